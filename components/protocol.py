@@ -1,0 +1,253 @@
+"""The Target protocol: the few primitives every target implements (ports and adapters).
+
+Components are written once against these request/endpoint types; each target
+(``targets/<name>/target.py``) turns them into provider resources. Requests are
+plain frozen dataclasses so a target can be tested with hand-made requests and
+so the stack layer, not the target, decides every value (targets never read
+stack config).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import pulumi
+
+# Where Docker and Kubernetes targets deliver secret files inside a container.
+SECRETS_DIR = "/run/secrets"
+
+RouteKind = Literal["http", "websocket", "grpc"]
+
+
+@dataclass(frozen=True)
+class PortRequest:
+    """A container port and how it is spoken; ``host_port`` publishes it on its host."""
+
+    name: str
+    container_port: int
+    protocol: Literal["tcp", "udp"] = "tcp"
+    app_protocol: str = "http"
+    host_port: int | None = None
+
+
+@dataclass(frozen=True)
+class HealthRequest:
+    """How a target checks a replica (HTTP path, gRPC health, TCP connect or a command)."""
+
+    kind: Literal["http", "grpc", "tcp", "command"]
+    port: int | None
+    path: str = "/health"
+    command: tuple[str, ...] = ()
+    interval_s: int = 15
+    timeout_s: int = 5
+    retries: int = 3
+    start_period_s: int = 20
+
+
+@dataclass(frozen=True)
+class VolumeRequest:
+    """Persistent storage for a service; ``protect`` keeps it through deletes (prod)."""
+
+    name: str
+    path: str
+    size_mib: int
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class AutoscaleRequest:
+    """Target-tracking on CPU; targets without an autoscaler run ``min`` replicas."""
+
+    min: int
+    max: int
+    cpu_percent: int
+
+
+@dataclass(frozen=True)
+class PoolRequest:
+    """Capacity for workloads: a GpuNode (GPU count may be zero)."""
+
+    name: str
+    cpu: float
+    memory_mib: int
+    gpus: int
+    gpu_model: str | None
+    architecture: str
+    allocation_cap: float
+    settings: Any  # the target's validated pool settings model (e.g. DockerPoolSettings)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A pool as a target built it; ``handle`` is the target's own (a provider, a node selector)."""
+
+    name: str
+    gpus: int
+    architecture: str
+    handle: Any
+
+
+@dataclass(frozen=True)
+class ServiceRequest:
+    """A long-running container workload.
+
+    ``secrets`` maps an environment name to a secret value; targets deliver it
+    without a plaintext environment value (Docker/Kubernetes: a file under
+    ``SECRETS_DIR`` plus ``<NAME>_FILE``; ECS: a Secrets Manager reference).
+    ``secret_files`` are whole files under ``SECRETS_DIR`` (e.g. a config with a key).
+    """
+
+    name: str
+    image: str
+    pool: Pool
+    ports: tuple[PortRequest, ...] = ()
+    command: tuple[str, ...] | None = None
+    args: tuple[str, ...] | None = None
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secret_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    cpu: float = 0.25
+    memory_mib: int = 256
+    limit_cpu: float = 1.0
+    limit_memory_mib: int = 512
+    gpu: float = 0
+    replicas: int = 1
+    autoscale: AutoscaleRequest | None = None
+    health: HealthRequest | None = None
+    user: str = "10001:10001"
+    read_only_root: bool = True
+    volumes: tuple[VolumeRequest, ...] = ()
+    public: bool = False
+    depends_on: tuple[pulumi.Resource, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceEndpoint:
+    """How other workloads reach a service: a host name on the internal network and its ports."""
+
+    name: str
+    host: pulumi.Output[str]
+    ports: Mapping[str, int]
+    resources: tuple[pulumi.Resource, ...] = ()
+
+    def address(self, port: str) -> pulumi.Output[str]:
+        """``host:port`` for the named port."""
+        number = self.ports[port]
+        return self.host.apply(lambda h: f"{h}:{number}")
+
+
+@dataclass(frozen=True)
+class RouteOptions:
+    """How a workload wants to be reached publicly (decided before the workload exists)."""
+
+    kind: RouteKind
+    port: str
+    path: str = "/"
+    idle_timeout_s: int = 60
+    sticky: bool = False
+    drain_s: int = 30
+
+    def bind(self, name: str, service: ServiceEndpoint) -> RouteRequest:
+        """The route request for ``service`` once it exists."""
+        return RouteRequest(
+            name=name,
+            kind=self.kind,
+            service=service,
+            port=self.port,
+            path=self.path,
+            idle_timeout_s=self.idle_timeout_s,
+            sticky=self.sticky,
+            drain_s=self.drain_s,
+        )
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    """Public entry to a service: HTTP, WebSocket (long idle timeout, affinity) or gRPC."""
+
+    name: str
+    kind: RouteKind
+    service: ServiceEndpoint
+    port: str
+    path: str = "/"
+    idle_timeout_s: int = 60
+    sticky: bool = False
+    drain_s: int = 30
+
+
+@dataclass(frozen=True)
+class PublicEndpoint:
+    """Where the public reaches a route."""
+
+    name: str
+    url: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class PostgresRequest:
+    """A PostgreSQL database with backups, HA and protection decided by the profile."""
+
+    name: str
+    version: str
+    database: str
+    username: str
+    storage_mib: int
+    cpu: float
+    memory_mib: int
+    pool: Pool
+    backup_schedule: Literal["none", "daily", "6h"]
+    backup_retention_days: int
+    point_in_time: bool
+    read_replicas: int
+    multi_az: bool
+    protect: bool
+
+
+@dataclass(frozen=True)
+class DatabaseEndpoint:
+    """How consumers reach a database; ``password`` is always a secret Output."""
+
+    name: str
+    host: pulumi.Output[str]
+    port: int
+    database: str
+    username: str
+    password: pulumi.Output[str]
+    resources: tuple[pulumi.Resource, ...] = ()
+
+
+class Target(Protocol):
+    """What a target implements. One instance per stack; ``finish`` runs after all components.
+
+    ``secret`` generates a random secret the target's way (a RandomPassword, a
+    Secrets Manager secret) and returns it as a secret Output.
+    """
+
+    name: str
+
+    def pool(self, request: PoolRequest, parent: pulumi.Resource) -> Pool: ...
+
+    def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint: ...
+
+    def route(self, request: RouteRequest, parent: pulumi.Resource) -> PublicEndpoint: ...
+
+    def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint: ...
+
+    def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]: ...
+
+    def finish(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class TargetContext:
+    """What the stack layer hands a target when it builds it: decided values, no config reading."""
+
+    stack: str
+    profile: Any  # stacks.profiles.Profile (kept as Any so components never import stacks)
+    settings: Any  # the target's validated settings model
+    domain: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    tls_certificate: str | None = None
+    tls_private_key: pulumi.Input[str] | None = None

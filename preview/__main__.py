@@ -1,0 +1,70 @@
+"""``python -m preview STACK``: the offline preview (no Pulumi CLI, no cloud, no Docker engine).
+
+Exit codes: 0 clean; 1 bad config or program error (a message, no traceback);
+2 mandatory policy violations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+import pulumi
+
+from preview.report import Report
+from preview.runner import read_stack_config, run_program, stack_names
+from stacks.errors import ConfigError
+from stacks.loader import load_stack
+from stacks.settings import PROJECT
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m preview",
+        description="Run the gpu-platform program under Pulumi's mock runtime and show what it would create.",
+    )
+    parser.add_argument("stack", help=f"stack name ({', '.join(stack_names())})")
+    parser.add_argument("--json", action="store_true", help="print one JSON document (format version 1)")
+    parser.add_argument("--blueprint", help="blueprint name in blueprints/ or a path (overrides the stack's)")
+    parser.add_argument("--target", help="target name (overrides the stack's)")
+    parser.add_argument("--render", metavar="DIR", type=Path, help="write what the target hands to its tools")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of program errors")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config, secret_keys = read_stack_config(args.stack)
+        if args.blueprint:
+            config[f"{PROJECT}:blueprint"] = args.blueprint
+        if args.target:
+            config[f"{PROJECT}:target"] = args.target
+        spec = load_stack(args.stack, config)  # fail fast, and learn what the report names
+        result = run_program(args.stack, config, secret_keys)
+    except ConfigError as error:
+        print(error.message, file=sys.stderr)
+        return 1
+    except pulumi.RunError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - a program error is reported, not dumped
+        if args.debug:
+            traceback.print_exc()
+        print(f"program error: {type(error).__name__}: {error} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+    report = Report(result=result, environment=spec.profile.name, blueprint=spec.blueprint.name, targets=[spec.target])
+    if args.render:
+        from targets import render
+
+        written = render(spec.target, result.resources, args.render)
+        print(f"rendered {len(written)} files under {args.render}", file=sys.stderr)
+    print(report.dumps() if args.json else report.tree(), end="" if not args.json else "\n")
+    return 2 if report.mandatory else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

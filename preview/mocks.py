@@ -1,0 +1,145 @@
+"""Pulumi mock runtime for the offline preview and the tests.
+
+:class:`RecordingMonitor` subclasses pulumi's ``MockMonitor`` and records every
+RegisterResource request as the engine would see it: type, name, parent,
+dependencies, provider, protect, retainOnDelete and the camelCase inputs, with
+secret values replaced by :data:`SECRET` (and their paths remembered) so a
+report can show that a value is secret without showing it.
+:class:`PlatformMocks` answers with realistic computed outputs per type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+
+SECRET = "[secret]"
+UNKNOWN = "[computed]"
+# Pulumi's wire format for secrets and unknowns (sdk/python/lib/pulumi/runtime/rpc.py).
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+@dataclass
+class Recorded:
+    """One registered resource, as the offline preview and the policies see it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    provider: str | None
+    dependencies: list[str]
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    inputs: dict[str, Any]
+    secret_paths: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "provider": self.provider,
+            "dependencies": self.dependencies,
+            "protect": self.protect,
+            "retain_on_delete": self.retain_on_delete,
+            "inputs": self.inputs,
+        }
+
+
+def _stable_id(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()
+
+
+def _plain(value: Any, path: str, secrets: list[str]) -> Any:
+    """Wire-format value -> JSON value, secrets masked and their paths collected."""
+    if isinstance(value, dict):
+        if value.get(_SIG_KEY) == _SECRET_SIG:
+            secrets.append(path or "(root)")
+            return SECRET
+        if _SIG_KEY in value:  # resource references and assets: keep them readable
+            return {k: _plain(v, f"{path}.{k}", secrets) for k, v in value.items() if k != _SIG_KEY}
+        return {k: _plain(v, f"{path}.{k}" if path else k, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+    if value == _UNKNOWN:
+        return UNKNOWN
+    return value
+
+
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that keeps the registration requests, in order."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[Recorded] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        secrets: list[str] = []
+        raw = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
+        inputs = _plain(raw, "", secrets)
+        provider = request.provider.split("::")[0] if request.provider else None
+        self.recorded.append(
+            Recorded(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                provider=provider,
+                dependencies=list(request.dependencies),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                inputs=inputs,
+                secret_paths=secrets,
+            )
+        )
+        return response
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Computed outputs that look like the real providers' (ids, digests, endpoints)."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        outputs = dict(args.inputs)
+        rid = _stable_id(args.typ, args.name)
+        token = args.typ
+        if token == "docker:index/remoteImage:RemoteImage":
+            outputs["imageId"] = f"sha256:{rid}"
+            outputs["repoDigest"] = f"{args.inputs.get('name', 'image')}@sha256:{rid}"
+        elif token == "docker:index/container:Container":
+            outputs["networkDatas"] = [{"ipAddress": "172.18.0.10", "networkName": "stack"}]
+            outputs["exitCode"] = 0
+        elif token == "docker:index/volume:Volume":
+            outputs["mountpoint"] = f"/var/lib/docker/volumes/{args.inputs.get('name')}/_data"
+            outputs["driver"] = "local"
+        elif token == "docker:index/network:Network":
+            outputs["driver"] = args.inputs.get("driver", "bridge")
+        elif token == "random:index/randomPassword:RandomPassword":
+            length = int(args.inputs.get("length", 32))
+            outputs["result"] = (rid * 4)[:length]
+            outputs["bcryptHash"] = "$2a$10$" + rid[:53]
+        elif token == "tls:index/privateKey:PrivateKey":
+            outputs["privateKeyPem"] = "-----BEGIN PRIVATE KEY-----\nMOCK\n-----END PRIVATE KEY-----\n"
+            outputs["publicKeyPem"] = "-----BEGIN PUBLIC KEY-----\nMOCK\n-----END PUBLIC KEY-----\n"
+        elif token == "tls:index/selfSignedCert:SelfSignedCert":
+            outputs["certPem"] = "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n"
+        return f"{args.name}-{rid[:12]}", outputs
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None

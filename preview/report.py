@@ -1,0 +1,121 @@
+"""Reports of an offline run: a ``pulumi preview``-like tree, and the JSON document (format 1)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from preview.mocks import Recorded
+from preview.runner import PreviewResult
+from stacks.settings import PROJECT
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One policy verdict against one resource (filled by the policy pack, issue #3)."""
+
+    policy: str
+    enforcement: str
+    urn: str
+    message: str
+
+
+@dataclass
+class Report:
+    """A preview result with the context a reader needs."""
+
+    result: PreviewResult
+    environment: str
+    blueprint: str
+    targets: list[str]
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.enforcement == "mandatory"]
+
+    def to_json(self) -> dict[str, Any]:
+        resources = self.result.resources
+        return {
+            "version": FORMAT_VERSION,
+            "stack": self.result.stack,
+            "project": PROJECT,
+            "environment": self.environment,
+            "blueprint": self.blueprint,
+            "targets": self.targets,
+            "resources": [r.to_json() for r in sorted(resources, key=lambda r: r.urn)],
+            "outputs": self.result.outputs,
+            "violations": [v.__dict__ for v in self.violations],
+            "summary": {"resources": len(resources), "by_type": self.result.by_type()},
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), indent=2, sort_keys=False)
+
+    def tree(self) -> str:
+        return render_tree(self)
+
+
+def _children(resources: Sequence[Recorded]) -> dict[str | None, list[Recorded]]:
+    known = {r.urn for r in resources}
+    children: dict[str | None, list[Recorded]] = {}
+    for resource in resources:
+        parent = resource.parent if resource.parent in known else None
+        children.setdefault(parent, []).append(resource)
+    for items in children.values():
+        items.sort(key=lambda r: (r.custom, r.name))
+    return children
+
+
+def _flags(resource: Recorded) -> str:
+    flags = []
+    if resource.protect:
+        flags.append("protect")
+    if resource.retain_on_delete:
+        flags.append("retain")
+    if resource.secret_paths:
+        flags.append("secrets: " + ", ".join(sorted(set(resource.secret_paths))[:3]))
+    return f"  [{'; '.join(flags)}]" if flags else ""
+
+
+def render_tree(report: Report) -> str:
+    """A tree of components and their children, counts, verdicts and outputs."""
+    result = report.result
+    lines = [
+        f"Previewing stack {result.stack} ({PROJECT}) offline: environment {report.environment}, "
+        f"target {', '.join(report.targets)}, blueprint {report.blueprint}",
+        "",
+        f"     {'Type':<52} Name",
+        f" +   {'pulumi:pulumi:Stack':<52} {PROJECT}-{result.stack}",
+    ]
+    children = _children(result.resources)
+
+    def walk(parent: str | None, prefix: str) -> None:
+        items = children.get(parent, [])
+        for index, resource in enumerate(items):
+            last = index == len(items) - 1
+            branch = "└─ " if last else "├─ "
+            label = f"{prefix}{branch}{resource.type}"
+            lines.append(f" +   {label:<52} {resource.name}{_flags(resource)}")
+            walk(resource.urn, prefix + ("   " if last else "│  "))
+
+    walk(None, "")
+    lines += ["", "Resources:", f"    + {len(result.resources)} to create"]
+    components = [r for r in result.resources if not r.custom]
+    lines.append(f"      {len(components)} components, {len(result.resources) - len(components)} provider resources")
+    lines += ["", "By type:"]
+    lines += [f"    {count:>4}  {token}" for token, count in result.by_type().items()]
+    lines += ["", "Policies:"]
+    if not report.violations:
+        lines.append("    no violations")
+    for v in report.violations:
+        lines.append(f"    [{v.enforcement}] {v.policy}: {v.message} ({v.urn.split('::')[-1]})")
+    lines += ["", "Outputs:"]
+    for name, value in result.outputs.items():
+        rendered = json.dumps(value, indent=2, sort_keys=True).replace("\n", "\n    ")
+        lines.append(f"    {name}: {rendered}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,231 @@
+"""From raw stack config to a validated :class:`StackSpec`, or one clear :class:`ConfigError`.
+
+Order matters: everything here runs before any resource is registered, so a
+bad value anywhere (stack config, blueprint, pool settings, placement) stops
+the program having changed nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from stacks.errors import ConfigError, Problem, fail
+from stacks.errors_pydantic import problems_from
+from stacks.placement import Placement, place
+from stacks.profiles import PROFILES, Profile
+from stacks.references import HostPort, check_host_ports, check_references, creation_order
+from stacks.settings import PROJECT, StackSettings
+from stacks.spec import Blueprint
+from targets import TARGETS, settings_models
+
+ROOT = Path(__file__).resolve().parent.parent
+BLUEPRINTS = ROOT / "blueprints"
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """Everything ``stacks.build`` needs: which blueprint, on which target, with which profile."""
+
+    stack: str
+    settings: StackSettings
+    profile: Profile
+    blueprint: Blueprint
+    blueprint_source: str
+    target_settings: BaseModel
+    pool_settings: dict[str, BaseModel]
+    placement: Placement
+    order: tuple[str, ...]
+
+    @property
+    def target(self) -> str:
+        return self.settings.target
+
+
+def available_blueprints() -> list[str]:
+    """Names of the blueprints shipped in ``blueprints/``."""
+    return sorted(p.stem for p in BLUEPRINTS.glob("*.yaml"))
+
+
+def load_stack(stack: str, config: Mapping[str, Any]) -> StackSpec:
+    """Validate a stack's ``gpu-platform:`` config and the blueprint it names."""
+    source = f"Pulumi.{stack}.yaml"
+    settings = _settings(source, config)
+    info = TARGETS[settings.target]
+    if not info.built:
+        hint = f" (issue #{info.issue})" if info.issue else ""
+        built = ", ".join(n for n, t in TARGETS.items() if t.built)
+        raise fail(
+            source,
+            f"{PROJECT}:target",
+            settings.target,
+            f"the {settings.target} target is not built yet{hint}; built targets: {built}",
+        )
+
+    path, raw = _read_blueprint(source, settings.blueprint)
+    raw = _deep_merge(raw, settings.overrides)
+    raw = _merge_pool_settings(source, raw, settings)
+    try:
+        blueprint = Blueprint.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(path, problems_from(error, Blueprint)) from None
+    problems = check_references(blueprint)
+    order, cycle = creation_order(blueprint) if not problems else ([], [])
+    if problems or cycle:
+        raise ConfigError(path, problems + cycle)
+
+    target_model, pool_model = settings_models(settings.target)
+    target_settings = _validated(
+        source, f"{PROJECT}:{settings.target}", target_model, getattr(settings, settings.target)
+    )
+    pool_settings = {
+        name: _validated(
+            path, f"pools.{name}.targets.{settings.target}", pool_model, pool.targets.get(settings.target, {})
+        )
+        for name, pool in blueprint.pools.items()
+    }
+    placement = place(blueprint, path)
+    if settings.target == "docker" and PROFILES[settings.environment].tls == "ca" and settings.tls is None:
+        raise fail(
+            source,
+            f"{PROJECT}:tls",
+            None,
+            f"the {settings.environment} profile serves CA-issued TLS: set {PROJECT}:tls.certificate and "
+            f"(with --secret) {PROJECT}:tls.private_key to the PEM certificate and key",
+        )
+    if settings.target == "docker":
+        _check_docker_ports(path, blueprint, placement, pool_settings, target_settings)
+
+    return StackSpec(
+        stack=stack,
+        settings=settings,
+        profile=PROFILES[settings.environment],
+        blueprint=blueprint,
+        blueprint_source=path,
+        target_settings=target_settings,
+        pool_settings=pool_settings,
+        placement=placement,
+        order=tuple(order),
+    )
+
+
+def _settings(source: str, config: Mapping[str, Any]) -> StackSettings:
+    ours: dict[str, Any] = {}
+    for key, value in config.items():
+        namespace, _, name = key.partition(":")
+        if namespace != PROJECT:
+            continue  # provider config such as aws:region belongs to the providers
+        ours[name] = _decode(value)
+    try:
+        return StackSettings.model_validate(ours)
+    except ValidationError as error:
+        raise ConfigError(source, problems_from(error, StackSettings, prefix=PROJECT + ":")) from None
+
+
+def _decode(value: Any) -> Any:
+    """The CLI hands structured config values to programs as JSON text."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _read_blueprint(source: str, name: str) -> tuple[str, dict[str, Any]]:
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml") or "/" in name:
+        path = candidate if candidate.is_absolute() else ROOT / candidate
+    else:
+        path = BLUEPRINTS / f"{name}.yaml"
+    if not path.is_file():
+        raise fail(
+            source,
+            f"{PROJECT}:blueprint",
+            name,
+            f"no such blueprint; shipped blueprints: {', '.join(available_blueprints())}, or a path to a .yaml file",
+        )
+    shown = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top level)"
+        raise fail(shown, where, getattr(error, "problem", str(error)), "the file must be valid YAML") from None
+    if not isinstance(raw, dict):
+        raise fail(
+            shown, "(top level)", type(raw).__name__, "a blueprint is a YAML mapping with name, pools, services, ..."
+        )
+    return shown, raw
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _merge_pool_settings(source: str, raw: dict[str, Any], settings: StackSettings) -> dict[str, Any]:
+    """Stack pool settings land in ``pools.<name>.targets.<target>`` of the blueprint."""
+    pools = raw.get("pools") if isinstance(raw.get("pools"), dict) else {}
+    assert isinstance(pools, dict)
+    for name, values in settings.pools.items():
+        pool = pools.get(name)
+        if not isinstance(pool, dict):
+            raise fail(source, f"{PROJECT}:pools.{name}", name, f"known pools: {', '.join(pools) or 'none'}")
+        targets = pool.setdefault("targets", {})
+        targets[settings.target] = _deep_merge(targets.get(settings.target) or {}, values)
+    return raw
+
+
+def _validated(source: str, prefix: str, model: type[BaseModel], values: Any) -> BaseModel:
+    try:
+        return model.model_validate(values or {})
+    except ValidationError as error:
+        raise ConfigError(source, problems_from(error, model, prefix=prefix)) from None
+
+
+def _check_docker_ports(
+    path: str,
+    blueprint: Blueprint,
+    placement: Placement,
+    pool_settings: dict[str, BaseModel],
+    target_settings: BaseModel,
+) -> None:
+    """On Docker, published ports share their engine: the edge, TURN and services must not collide."""
+    from targets.docker.settings import DockerPoolSettings, DockerSettings
+
+    assert isinstance(target_settings, DockerSettings)
+
+    def host_of(pool: str) -> str:
+        settings = pool_settings[pool]
+        assert isinstance(settings, DockerPoolSettings)
+        return settings.host
+
+    reserved: dict[HostPort, str] = {}
+    edge_pool = target_settings.edge_pool or next(iter(blueprint.pools))
+    if edge_pool not in blueprint.pools:
+        raise fail(path, f"{PROJECT}:docker.edge_pool", edge_pool, f"known pools: {', '.join(blueprint.pools)}")
+    for port in (target_settings.http_port, target_settings.https_port):
+        reserved[(host_of(edge_pool), port, "tcp")] = f"the edge (nginx) on pool {edge_pool}"
+    for name, streaming in blueprint.pixel_streaming.items():
+        host = host_of(placement.pool_of[f"pixel_streaming.{name}.turn"])
+        turn = streaming.turn
+        for proto in ("tcp", "udp"):
+            reserved[(host, turn.listening_port, proto)] = f"pixel_streaming.{name}.turn"
+        for port in range(turn.relay_min_port, turn.relay_max_port + 1):
+            reserved[(host, port, "udp")] = f"pixel_streaming.{name}.turn relay range"
+    problems: list[Problem] = check_host_ports(blueprint, placement.pool_of, host_of, reserved)
+    if problems:
+        raise ConfigError(path, problems)

@@ -1,0 +1,177 @@
+"""Placement of workloads on pools, and the capacity check that keeps it honest.
+
+A workload lands on its explicit ``pool``; otherwise on the first pool that fits,
+taking the largest workloads first (first-fit decreasing by memory), GPU work
+only on GPU pools and CPU work preferring pools without GPUs. Requests are
+summed per pool (replicas included; autoscaled services at their maximum) and
+checked against the pool's capacity times its allocation cap. An impossible
+request or an overflow is a :class:`ConfigError` naming the pool and numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stacks.errors import ConfigError, Problem
+from stacks.spec import Blueprint, Pool
+from stacks.units import format_mib
+from stacks.workloads import Workload, workloads
+
+
+@dataclass
+class PoolUsage:
+    """What is asked of one pool: request totals, limit totals and who asks."""
+
+    name: str
+    pool: Pool
+    cpu: float = 0.0
+    memory_mib: int = 0
+    gpu: float = 0.0
+    limit_cpu: float = 0.0
+    limit_memory_mib: int = 0
+    members: list[Workload] = field(default_factory=list)
+
+    @property
+    def allowed_cpu(self) -> float:
+        return self.pool.cpu * self.pool.allocation_cap
+
+    @property
+    def allowed_memory_mib(self) -> int:
+        return int(self.pool.memory * self.pool.allocation_cap)
+
+    def fits(self, workload: Workload) -> bool:
+        r, n = workload.requests, workload.replicas
+        return (
+            self.cpu + r.cpu * n <= self.allowed_cpu + 1e-9
+            and self.memory_mib + r.memory * n <= self.allowed_memory_mib
+            and self.gpu + r.gpu * n <= self.pool.gpus + 1e-9
+        )
+
+    def add(self, workload: Workload) -> None:
+        r, n = workload.requests, workload.replicas
+        limits = workload.limits or r
+        self.cpu += r.cpu * n
+        self.memory_mib += r.memory * n
+        self.gpu += r.gpu * n
+        self.limit_cpu += limits.cpu * n
+        self.limit_memory_mib += limits.memory * n
+        self.members.append(workload)
+
+    def overflow(self) -> list[str]:
+        """The dimensions over the cap, each as 'memory 70Gi requested > 51.2Gi allowed'."""
+        over = []
+        if self.cpu > self.allowed_cpu + 1e-9:
+            over.append(f"cpu {self.cpu:g} cores requested > {self.allowed_cpu:g} allowed")
+        if self.memory_mib > self.allowed_memory_mib:
+            over.append(
+                f"memory {format_mib(self.memory_mib)} requested > {format_mib(self.allowed_memory_mib)} allowed"
+            )
+        if self.gpu > self.pool.gpus + 1e-9:
+            over.append(f"gpu {self.gpu:g} units requested > {self.pool.gpus} on the pool")
+        return over
+
+    def largest(self, count: int = 3) -> list[Workload]:
+        return sorted(self.members, key=lambda w: w.requests.memory * w.replicas, reverse=True)[:count]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Which pool each workload (by key path) runs on, and each pool's totals."""
+
+    pool_of: dict[str, str]
+    usage: dict[str, PoolUsage]
+
+
+def place(blueprint: Blueprint, source: str) -> Placement:
+    """Assign every workload a pool, or raise one ConfigError listing every problem."""
+    usage = {name: PoolUsage(name, pool) for name, pool in blueprint.pools.items()}
+    problems: list[Problem] = []
+    pool_of: dict[str, str] = {}
+    items = workloads(blueprint)
+    explicit = [w for w in items if w.pool is not None]
+    automatic = sorted((w for w in items if w.pool is None), key=lambda w: w.requests.memory * w.replicas, reverse=True)
+
+    for workload in explicit:
+        assert workload.pool is not None
+        problem = _impossible(workload, workload.pool, blueprint)
+        if problem:
+            problems.append(problem)
+            continue
+        usage[workload.pool].add(workload)
+        pool_of[workload.key] = workload.pool
+
+    for workload in automatic:
+        chosen = _first_fit(workload, usage)
+        if chosen is None:
+            problems.append(_no_room(workload, usage))
+            continue
+        usage[chosen].add(workload)
+        pool_of[workload.key] = chosen
+
+    if not problems:
+        for name, pool_usage in usage.items():
+            over = pool_usage.overflow()
+            if over:
+                biggest = ", ".join(
+                    f"{w.key} ({format_mib(w.requests.memory * w.replicas)}, {w.requests.cpu * w.replicas:g} cpu)"
+                    for w in pool_usage.largest()
+                )
+                problems.append(
+                    Problem(
+                        f"pools.{name}",
+                        f"{len(pool_usage.members)} workloads",
+                        f"the pool overflows its allocation cap of {pool_usage.pool.allocation_cap:.0%}: "
+                        f"{'; '.join(over)}; largest: {biggest}",
+                    )
+                )
+    if problems:
+        raise ConfigError(source, problems)
+    return Placement(pool_of=pool_of, usage=usage)
+
+
+def _impossible(workload: Workload, pool_name: str, blueprint: Blueprint) -> Problem | None:
+    pool = blueprint.pools.get(pool_name)
+    if pool is None:
+        return Problem(f"{workload.key}.pool", pool_name, f"known pools: {', '.join(blueprint.pools) or 'none'}")
+    if workload.requests.gpu > 0 and pool.gpus == 0:
+        gpu_pools = [n for n, p in blueprint.pools.items() if p.gpus > 0]
+        return Problem(
+            f"{workload.key}.pool",
+            pool_name,
+            f"the workload requests {workload.requests.gpu:g} GPU but pool {pool_name!r} has no GPUs; "
+            f"GPU pools: {', '.join(gpu_pools) or 'none'}",
+        )
+    if pool.architecture not in workload.architectures:
+        return Problem(
+            f"{workload.key}.pool",
+            pool_name,
+            f"pool {pool_name!r} is {pool.architecture} but the image is built for {', '.join(workload.architectures)}",
+        )
+    return None
+
+
+def _first_fit(workload: Workload, usage: dict[str, PoolUsage]) -> str | None:
+    candidates = [u for u in usage.values() if u.pool.architecture in workload.architectures]
+    if workload.requests.gpu > 0:
+        candidates = [u for u in candidates if u.pool.gpus > 0]
+    else:
+        # Keep GPU pools for GPU work: CPU-only pools first, in blueprint order.
+        candidates.sort(key=lambda u: u.pool.gpus > 0)
+    return next((u.name for u in candidates if u.fits(workload)), None)
+
+
+def _no_room(workload: Workload, usage: dict[str, PoolUsage]) -> Problem:
+    r = workload.requests
+    need = f"{r.cpu * workload.replicas:g} cpu, {format_mib(r.memory * workload.replicas)}"
+    if r.gpu:
+        need += f", {r.gpu * workload.replicas:g} GPU"
+    free = "; ".join(
+        f"{u.name} ({u.pool.architecture}, {u.allowed_cpu - u.cpu:g} cpu, "
+        f"{format_mib(max(u.allowed_memory_mib - u.memory_mib, 0))}, {u.pool.gpus - u.gpu:g} GPU free)"
+        for u in usage.values()
+    )
+    return Problem(
+        f"{workload.key}",
+        need,
+        f"no pool has room for it ({', '.join(workload.architectures)}); free capacity: {free}",
+    )

@@ -1,0 +1,50 @@
+"""The Pulumi program: read config, validate everything, build, export.
+
+``__main__.py`` calls :func:`run`; the offline preview runs the same function
+under the mock runtime. A :class:`ConfigError` becomes :class:`pulumi.RunError`
+so ``pulumi up`` prints one message instead of a traceback, and nothing has
+been registered because validation finishes before the first resource.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi.runtime.config as runtime_config
+
+from stacks.build import build
+from stacks.errors import ConfigError
+from stacks.loader import StackSpec, load_stack
+from stacks.settings import PROJECT
+
+
+def project_config() -> dict[str, Any]:
+    """This stack's config as the engine passed it (keys like ``gpu-platform:target``)."""
+    return {k: v for k, v in runtime_config.CONFIG.get().items() if k.startswith(PROJECT + ":")}
+
+
+def load() -> StackSpec:
+    """The validated spec of the running stack, or a clean RunError."""
+    try:
+        return load_stack(pulumi.get_stack(), project_config())
+    except ConfigError as error:
+        raise pulumi.RunError(error.message) from None
+
+
+def run() -> None:
+    """Validate, build and export the running stack."""
+    spec = load()
+    built = build(spec)
+    pulumi.export("environment", spec.profile.name)
+    pulumi.export("target", spec.target)
+    pulumi.export("blueprint", spec.blueprint.name)
+    pulumi.export("urls", built.urls())
+    pulumi.export("placement", dict(sorted(spec.placement.pool_of.items())))
+    pulumi.export(
+        "databases",
+        {
+            name: {"host": db.database.host, "port": db.database.port, "database": db.database.database}
+            for name, db in built.databases.items()
+        },
+    )

@@ -1,0 +1,159 @@
+"""The Docker target's public entry: one nginx container serving every route.
+
+nginx is the only container that binds a public address in staging and prod;
+everything else stays on the stack network. Its config is generated from the
+collected routes (``nginx.py``) and uploaded into the container, so the config
+is part of the program: reviewed, diffed and checked with ``nginx -t`` in CI.
+TLS follows the profile: off (dev), a self-signed certificate made with
+pulumi-tls (staging), or the CA-issued certificate from stack config (prod).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from components.protocol import HealthRequest, PortRequest, RouteKind, TargetContext
+from targets.docker import images
+from targets.docker.containers import ContainerSpec, Engine, container
+from targets.docker.nginx import EdgeConfig, GrpcListener, Location, Upstream, render_nginx_conf
+from targets.docker.settings import DockerSettings
+
+CONFIG_PATH = "/etc/nginx/nginx.conf"
+CERT_PATH = "/etc/nginx/tls/tls.crt"
+KEY_FILE = "edge_tls_key"  # under SECRETS_DIR
+HTTP_PORT = 8080
+HTTPS_PORT = 8443
+
+
+@dataclass(frozen=True)
+class EdgeRoute:
+    """A route as the edge needs it: where to send which path, and how."""
+
+    name: str
+    kind: RouteKind
+    host: str
+    port: int
+    path: str
+    idle_timeout_s: int
+    sticky: bool
+
+
+def _upstream_name(route: EdgeRoute) -> str:
+    return re.sub(r"[^a-z0-9_]", "_", route.name.lower())
+
+
+def edge_config(routes: Sequence[EdgeRoute], context: TargetContext, key_path: str) -> EdgeConfig:
+    """The nginx model for a set of routes under a profile (pure: used by tests and render)."""
+    profile = context.profile
+    upstreams: list[Upstream] = []
+    locations: list[Location] = []
+    listeners: list[GrpcListener] = []
+    for route in routes:
+        name = _upstream_name(route)
+        upstreams.append(
+            Upstream(name=name, servers=(f"{route.host}:{route.port}",), sticky=route.sticky, grpc=route.kind == "grpc")
+        )
+        if route.kind == "grpc":
+            listeners.append(GrpcListener(port=route.port, upstream=name))
+        else:
+            locations.append(
+                Location(path=route.path, kind=route.kind, upstream=name, idle_timeout_s=route.idle_timeout_s)
+            )
+    cors = context.cors_origins or tuple(profile.cors_origins)
+    return EdgeConfig(
+        upstreams=tuple(upstreams),
+        locations=tuple(locations),
+        grpc_listeners=tuple(listeners),
+        http_port=HTTP_PORT,
+        https_port=HTTPS_PORT,
+        tls=profile.tls != "off",
+        cert_path=CERT_PATH,
+        key_path=key_path,
+        rate_limit_rps=profile.rate_limit_rps,
+        rate_limit_burst=profile.rate_limit_burst,
+        cors_origins=tuple(cors),
+        security_headers=profile.security_headers,
+    )
+
+
+class Edge(pulumi.ComponentResource):
+    """nginx in front of the stack's routes (type ``gpu-platform:docker:Edge``)."""
+
+    def __init__(
+        self,
+        name: str,
+        routes: Sequence[EdgeRoute],
+        engine: Engine,
+        context: TargetContext,
+        labels: dict[str, str],
+        depends_on: Sequence[pulumi.Resource],
+    ) -> None:
+        super().__init__("gpu-platform:docker:Edge", name, None, pulumi.ResourceOptions())
+        settings = context.settings
+        assert isinstance(settings, DockerSettings)
+        config = edge_config(routes, context, key_path=f"/run/secrets/{KEY_FILE}")
+        files: dict[str, pulumi.Input[str]] = {CONFIG_PATH: render_nginx_conf(config)}
+        secret_files: dict[str, pulumi.Input[str]] = {}
+        if config.tls:
+            certificate, key = self._certificate(name, context)
+            files[CERT_PATH] = certificate
+            secret_files[KEY_FILE] = key
+        ports = [PortRequest("http", HTTP_PORT, host_port=settings.http_port)]
+        if config.tls:
+            ports.append(PortRequest("https", HTTPS_PORT, host_port=settings.https_port))
+        ports += [
+            PortRequest(f"grpc-{g.port}", g.port, app_protocol="grpc", host_port=g.port) for g in config.grpc_listeners
+        ]
+        _, self.container = container(
+            ContainerSpec(
+                resource_name=f"{name}-nginx",
+                container_name=f"{context.stack}-{name}",
+                alias=name,
+                image=images.NGINX,
+                engine=engine,
+                labels=labels,
+                ports=ports,
+                bind_address=context.profile.publish_address,
+                files=files,
+                secret_files=secret_files,
+                cpu=0.25,
+                memory_mib=128,
+                limit_cpu=1.0,
+                limit_memory_mib=256,
+                health=HealthRequest(kind="http", port=HTTP_PORT, path="/healthz", start_period_s=5),
+                user=images.NGINX_USER,
+                tmpfs_paths=("/tmp",),
+                depends_on=depends_on,
+                log_max_size=settings.log_max_size,
+                log_max_files=settings.log_max_files,
+            ),
+            self,
+        )
+        self.register_outputs({"config": files[CONFIG_PATH]})
+
+    def _certificate(self, name: str, context: TargetContext) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+        if context.profile.tls == "ca":
+            assert context.tls_certificate is not None
+            assert context.tls_private_key is not None
+            return context.tls_certificate, pulumi.Output.secret(context.tls_private_key)
+        import pulumi_tls as tls
+
+        host = context.domain or "localhost"
+        key = tls.PrivateKey(
+            f"{name}-tls-key", algorithm="ECDSA", ecdsa_curve="P256", opts=pulumi.ResourceOptions(parent=self)
+        )
+        cert = tls.SelfSignedCert(
+            f"{name}-tls-cert",
+            private_key_pem=key.private_key_pem,
+            subject={"common_name": host, "organization": f"gpu-platform {context.stack}"},
+            dns_names=[host],
+            validity_period_hours=24 * 90,
+            early_renewal_hours=24 * 30,
+            allowed_uses=["key_encipherment", "digital_signature", "server_auth"],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return cert.cert_pem, pulumi.Output.secret(key.private_key_pem)

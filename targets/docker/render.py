@@ -1,0 +1,208 @@
+"""What the Docker target hands to Docker's own tools: compose files and the nginx config.
+
+Works on the offline preview's recorded resources (no SDK import), so
+``python -m preview dev --render DIR`` writes, per Docker engine, a compose
+file equivalent to the containers the program registers, plus every
+generated config file (nginx.conf) the containers receive. Secret files are
+listed in the compose file as ``secrets:`` pointing to ``secrets/<name>``,
+which are not written (their values never leave the Pulumi state).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from components.protocol import SECRETS_DIR
+
+CONTAINER = "docker:index/container:Container"
+IMAGE = "docker:index/remoteImage:RemoteImage"
+PROVIDER = "pulumi:providers:docker"
+NETWORK = "docker:index/network:Network"
+VOLUME = "docker:index/volume:Volume"
+SECRET = "[secret]"
+
+
+class RecordedLike(Protocol):
+    """The fields of ``preview.mocks.Recorded`` this module reads."""
+
+    urn: str
+    type: str
+    name: str
+    provider: str | None
+    dependencies: list[str]
+    inputs: dict[str, Any]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "local"
+
+
+def compose_documents(resources: Sequence[RecordedLike]) -> dict[str, dict[str, Any]]:
+    """One compose document per Docker engine, keyed by a file-name-safe engine slug."""
+    by_urn = {r.urn: r for r in resources}
+    hosts = {r.urn: str(r.inputs.get("host", "unix:///var/run/docker.sock")) for r in resources if r.type == PROVIDER}
+    documents: dict[str, dict[str, Any]] = {}
+    for box in (r for r in resources if r.type == CONTAINER):
+        host = hosts.get(box.provider or "", "unix:///var/run/docker.sock")
+        doc = documents.setdefault(
+            host, {"name": "", "services": {}, "networks": {}, "volumes": {}, "secrets": {}, "configs": {}}
+        )
+        name = str(box.inputs.get("name", box.name))
+        doc["services"][name] = _service(box, by_urn, doc)
+    for resource in resources:
+        host = hosts.get(resource.provider or "", "unix:///var/run/docker.sock")
+        if host not in documents:
+            continue
+        if resource.type == NETWORK:
+            net = str(resource.inputs.get("name"))
+            documents[host]["networks"][net] = {"name": net, "driver": resource.inputs.get("driver", "bridge")}
+            documents[host]["name"] = net
+        elif resource.type == VOLUME:
+            vol = str(resource.inputs.get("name"))
+            documents[host]["volumes"][vol] = {"name": vol}
+    named = {}
+    for host, doc in documents.items():
+        for key in ("secrets", "configs"):
+            if not doc[key]:
+                del doc[key]
+        named[_slug(host.split("://", 1)[-1])] = doc
+    return named
+
+
+def _service(box: RecordedLike, by_urn: dict[str, RecordedLike], doc: dict[str, Any]) -> dict[str, Any]:
+    inputs = box.inputs
+    image = next(
+        (str(by_urn[d].inputs.get("name")) for d in box.dependencies if d in by_urn and by_urn[d].type == IMAGE),
+        str(inputs.get("image")),
+    )
+    service: dict[str, Any] = {"image": image, "container_name": inputs.get("name")}
+    if inputs.get("command"):
+        service["command"] = inputs["command"]
+    if inputs.get("envs"):
+        service["environment"] = dict(e.split("=", 1) for e in inputs["envs"] if isinstance(e, str))
+    for key, target in (("user", "user"), ("readOnly", "read_only"), ("init", "init"), ("restart", "restart")):
+        if key in inputs:
+            service[target] = inputs[key]
+    if inputs.get("tmpfs"):
+        service["tmpfs"] = [f"{path}:{opts}" for path, opts in inputs["tmpfs"].items()]
+    if inputs.get("securityOpts"):
+        service["security_opt"] = inputs["securityOpts"]
+    caps = inputs.get("capabilities") or {}
+    if caps.get("drops"):
+        service["cap_drop"] = caps["drops"]
+    if caps.get("adds"):
+        service["cap_add"] = caps["adds"]
+    if "memory" in inputs:
+        service["mem_limit"] = f"{inputs['memory']}m"
+    if "memoryReservation" in inputs:
+        service["mem_reservation"] = f"{inputs['memoryReservation']}m"
+    if "cpus" in inputs:
+        service["cpus"] = float(inputs["cpus"])
+    if "cpuShares" in inputs:
+        service["cpu_shares"] = inputs["cpuShares"]
+    health = inputs.get("healthcheck")
+    if health:
+        service["healthcheck"] = {
+            "test": health.get("tests"),
+            "interval": health.get("interval"),
+            "timeout": health.get("timeout"),
+            "retries": health.get("retries"),
+            "start_period": health.get("startPeriod"),
+        }
+    ports = [
+        f"{p.get('ip', '127.0.0.1')}:{p['external']}:{p['internal']}/{p.get('protocol', 'tcp')}"
+        for p in inputs.get("ports") or []
+        if p.get("external")
+    ]
+    if ports:
+        service["ports"] = ports
+    nets = inputs.get("networksAdvanced") or []
+    if nets:
+        service["networks"] = {str(n["name"]): {"aliases": n.get("aliases", [])} for n in nets}
+    vols = inputs.get("volumes") or []
+    if vols:
+        service["volumes"] = [f"{v['volumeName']}:{v['containerPath']}" for v in vols]
+    devices = inputs.get("deviceRequests") or []
+    if devices:
+        service["deploy"] = {
+            "resources": {
+                "reservations": {
+                    "devices": [
+                        {
+                            k: v
+                            for k, v in (
+                                ("driver", d.get("driver")),
+                                ("count", d.get("count")),
+                                ("device_ids", d.get("deviceIds")),
+                                ("capabilities", d.get("capabilities")),
+                            )
+                            if v is not None
+                        }
+                        for d in devices
+                    ]
+                }
+            }
+        }
+    if inputs.get("logDriver"):
+        service["logging"] = {"driver": inputs["logDriver"], "options": inputs.get("logOpts", {})}
+    if inputs.get("labels"):
+        service["labels"] = {str(lbl["label"]): str(lbl["value"]) for lbl in inputs["labels"]}
+    secrets, configs = [], []
+    for upload in inputs.get("uploads") or []:
+        path = str(upload["file"])
+        if upload.get("content") == SECRET:
+            secret_name = path.rsplit("/", 1)[-1]
+            doc["secrets"][secret_name] = {"file": f"./secrets/{secret_name}"}
+            entry: dict[str, Any] = {"source": secret_name, "target": path}
+            if path.startswith(SECRETS_DIR + "/"):
+                entry["target"] = secret_name
+            secrets.append(entry)
+        else:
+            config_name = f"{inputs.get('name')}-{_slug(path)}"
+            doc["configs"][config_name] = {"file": f"./files/{config_name}"}
+            configs.append({"source": config_name, "target": path})
+    if secrets:
+        service["secrets"] = secrets
+    if configs:
+        service["configs"] = configs
+    return service
+
+
+def config_files(resources: Sequence[RecordedLike]) -> dict[str, str]:
+    """Non-secret uploaded files (e.g. the generated nginx.conf), keyed as in the compose ``configs``."""
+    files: dict[str, str] = {}
+    for box in (r for r in resources if r.type == CONTAINER):
+        for upload in box.inputs.get("uploads") or []:
+            content = upload.get("content")
+            if isinstance(content, str) and content != SECRET:
+                files[f"{box.inputs.get('name')}-{_slug(str(upload['file']))}"] = content
+    return files
+
+
+def render(resources: Sequence[RecordedLike], directory: Path) -> list[Path]:
+    """Write compose files and config files under ``directory``; return the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    documents = compose_documents(resources)
+    for slug, document in documents.items():
+        name = "compose.yaml" if len(documents) == 1 else f"compose.{slug}.yaml"
+        path = directory / name
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        written.append(path)
+    files_dir = directory / "files"
+    for name, content in config_files(resources).items():
+        files_dir.mkdir(exist_ok=True)
+        path = files_dir / name
+        path.write_text(content)
+        written.append(path)
+        if name.endswith("nginx-conf"):
+            nginx = directory / "nginx" / f"{name.removesuffix('-etc-nginx-nginx-conf')}.conf"
+            nginx.parent.mkdir(exist_ok=True)
+            nginx.write_text(content)
+            written.append(nginx)
+    return written

@@ -1,0 +1,61 @@
+"""Settings the Docker target accepts (validated by ``stacks/``; no provider SDK here).
+
+Pool settings come from a blueprint's ``pools.<name>.targets.docker`` merged with
+the stack's ``gpu-platform:pools.<name>``; target settings from ``gpu-platform:docker``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+HOST_RULE = "a Docker host URL: unix:///path, ssh://user@host[:port] or tcp://host:port"
+_HOST = re.compile(r"^(unix:///\S+|ssh://[A-Za-z0-9._-]+@[A-Za-z0-9._-]+(:\d{1,5})?|tcp://[A-Za-z0-9._-]+:\d{1,5})$")
+
+LOCAL_HOST = "unix:///var/run/docker.sock"
+
+
+class DockerPoolSettings(BaseModel):
+    """Where a pool's containers run: the local engine or a remote one over SSH."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = LOCAL_HOST
+    # The address other engines reach this host's published ports on (cross-host wiring).
+    address: str | None = None
+    ssh_opts: list[str] = Field(default_factory=list)
+    gpu_driver: str = "nvidia"
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not _HOST.match(value):
+            raise ValueError(HOST_RULE)
+        return value
+
+    @property
+    def advertised_address(self) -> str:
+        """The address to reach published ports on from another engine."""
+        if self.address:
+            return self.address
+        if self.host.startswith(("ssh://", "tcp://")):
+            return self.host.split("://", 1)[1].split("@")[-1].split(":")[0]
+        return "127.0.0.1"
+
+
+class DockerSettings(BaseModel):
+    """Target-wide Docker settings: where the edge (nginx) listens on its host."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    edge_pool: str | None = None
+    http_port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    https_port: Annotated[int, Field(ge=1, le=65535)] = 8443
+    log_max_size: str = "10m"
+    log_max_files: Annotated[int, Field(ge=1, le=20)] = 3
+
+
+TARGET_SETTINGS = DockerSettings
+POOL_SETTINGS = DockerPoolSettings

@@ -1,0 +1,346 @@
+"""The Docker target: the Target protocol on Docker engines with pulumi-docker.
+
+- Each pool gets its own ``docker.Provider`` (local socket or ``ssh://``), so a
+  blueprint's nodes are pools; each engine gets one bridge network per stack.
+- Services are hardened containers (see ``containers.py``); replicas are
+  containers sharing a network alias, which Docker DNS round-robins.
+- Routes are collected and served by one nginx edge container created in
+  :meth:`DockerTarget.finish`, whose config ``nginx.py`` generates.
+- Postgres is a container on a named volume (protected and retained in prod),
+  with its password from a RandomPassword delivered as a secret file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+
+from components.protocol import (
+    SECRETS_DIR,
+    DatabaseEndpoint,
+    HealthRequest,
+    Pool,
+    PoolRequest,
+    PostgresRequest,
+    PublicEndpoint,
+    RouteRequest,
+    ServiceEndpoint,
+    ServiceRequest,
+    TargetContext,
+    VolumeRequest,
+)
+from targets.docker import images
+from targets.docker.containers import ContainerSpec, Engine, container, pull, volume
+from targets.docker.edge import Edge, EdgeRoute
+from targets.docker.settings import DockerPoolSettings, DockerSettings
+
+
+@dataclass
+class _PoolHandle:
+    settings: DockerPoolSettings
+    engine: Engine
+
+
+@dataclass
+class DockerTarget:
+    """Implements :class:`components.protocol.Target` for Docker."""
+
+    context: TargetContext
+    name: str = "docker"
+    routes: list[EdgeRoute] = field(default_factory=list)
+    _networks: dict[str, docker.Network] = field(default_factory=dict)
+    _pools: dict[str, Pool] = field(default_factory=dict)
+    _upstream_resources: list[pulumi.Resource] = field(default_factory=list)
+
+    @property
+    def settings(self) -> DockerSettings:
+        assert isinstance(self.context.settings, DockerSettings)
+        return self.context.settings
+
+    # -- pools -------------------------------------------------------------
+    def pool(self, request: PoolRequest, parent: pulumi.Resource) -> Pool:
+        settings = request.settings
+        assert isinstance(settings, DockerPoolSettings)
+        provider = docker.Provider(
+            f"{request.name}-engine",
+            host=settings.host,
+            ssh_opts=settings.ssh_opts or None,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        network = self._networks.get(settings.host)
+        if network is None:
+            # One network per engine per stack: pools on one engine must reach each other.
+            network = docker.Network(
+                f"{request.name}-network",
+                name=f"{self.context.stack}-{len(self._networks) + 1}" if self._networks else self.context.stack,
+                driver="bridge",
+                attachable=False,
+                labels=[{"label": "gpu-platform.stack", "value": self.context.stack}],
+                opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+            )
+            self._networks[settings.host] = network
+        engine = Engine(
+            provider=provider, network=network, host=settings.host, platform=f"linux/{request.architecture}"
+        )
+        pool = Pool(
+            name=request.name,
+            gpus=request.gpus,
+            architecture=request.architecture,
+            handle=_PoolHandle(settings, engine),
+        )
+        self._pools[request.name] = pool
+        return pool
+
+    # -- services ----------------------------------------------------------
+    def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
+        handle = _handle(request.pool)
+        engine = handle.engine
+        volumes = [
+            (
+                volume(
+                    f"{request.name}-{v.name}",
+                    f"{self.context.stack}-{request.name}-{v.name}",
+                    engine,
+                    v,
+                    parent,
+                ),
+                v,
+            )
+            for v in request.volumes
+        ]
+        env: dict[str, pulumi.Input[str]] = dict(request.env)
+        secret_files: dict[str, pulumi.Input[str]] = dict(request.secret_files)
+        for env_name, value in request.secrets.items():
+            file_name = env_name.lower()
+            secret_files[file_name] = value
+            env[f"{env_name}_FILE"] = f"{SECRETS_DIR}/{file_name}"
+        replicas = request.autoscale.min if request.autoscale else request.replicas
+        image = pull(f"{request.name}-image", request.image, engine, parent)
+        created: list[pulumi.Resource] = []
+        for index in range(1, max(replicas, 1) + 1):
+            suffix = "" if replicas == 1 else f"-{index}"
+            _, box = container(
+                ContainerSpec(
+                    resource_name=f"{request.name}{suffix or '-1'}" if replicas > 1 else request.name,
+                    container_name=f"{self.context.stack}-{request.name}{suffix}",
+                    alias=request.name,
+                    image=request.image,
+                    engine=engine,
+                    labels=self._labels(request.name),
+                    # Several replicas cannot publish one host port: only the first does.
+                    ports=request.ports if index == 1 else (),
+                    bind_address="0.0.0.0" if request.public else "127.0.0.1",
+                    command=_command(request),
+                    env=env,
+                    secret_files=secret_files,
+                    cpu=request.cpu,
+                    memory_mib=request.memory_mib,
+                    limit_cpu=request.limit_cpu,
+                    limit_memory_mib=request.limit_memory_mib,
+                    gpu=request.gpu,
+                    gpu_driver=handle.settings.gpu_driver,
+                    health=request.health,
+                    user=request.user,
+                    read_only_root=request.read_only_root,
+                    volumes=volumes,
+                    depends_on=request.depends_on,
+                    log_max_size=self.settings.log_max_size,
+                    log_max_files=self.settings.log_max_files,
+                ),
+                parent,
+                image=image,
+            )
+            created.append(box)
+        self._upstream_resources += created
+        return ServiceEndpoint(
+            name=request.name,
+            host=pulumi.Output.from_input(request.name),
+            ports={p.name: p.container_port for p in request.ports},
+            resources=tuple(created),
+        )
+
+    # -- routes ------------------------------------------------------------
+    def route(self, request: RouteRequest, parent: pulumi.Resource) -> PublicEndpoint:
+        edge_route = EdgeRoute(
+            name=request.name,
+            kind=request.kind,
+            host=request.service.name,
+            port=request.service.ports[request.port],
+            path=request.path,
+            idle_timeout_s=request.idle_timeout_s,
+            sticky=request.sticky,
+        )
+        self.routes.append(edge_route)
+        return PublicEndpoint(name=request.name, url=pulumi.Output.from_input(self._url(edge_route)))
+
+    def _url(self, route: EdgeRoute) -> str:
+        host = self.context.domain or "localhost"
+        tls = self.context.profile.tls != "off"
+        if route.kind == "grpc":
+            return f"{'grpcs' if tls else 'grpc'}://{host}:{route.port}"
+        port = self.settings.https_port if tls else self.settings.http_port
+        scheme = {("websocket", True): "wss", ("websocket", False): "ws"}.get(
+            (route.kind, tls), "https" if tls else "http"
+        )
+        return f"{scheme}://{host}:{port}{route.path}"
+
+    # -- postgres ----------------------------------------------------------
+    def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint:
+        engine = _handle(request.pool).engine
+        password = self.secret(f"{request.name}-password", 32, parent)
+        data = volume(
+            f"{request.name}-data",
+            f"{self.context.stack}-{request.name}-data",
+            engine,
+            VolumeRequest("data", "/var/lib/postgresql/data", request.storage_mib, protect=request.protect),
+            parent,
+        )
+        image = images.postgres(request.version)
+        _, db = container(
+            ContainerSpec(
+                resource_name=request.name,
+                container_name=f"{self.context.stack}-{request.name}",
+                alias=request.name,
+                image=image,
+                engine=engine,
+                labels=self._labels(request.name),
+                env={
+                    "POSTGRES_DB": request.database,
+                    "POSTGRES_USER": request.username,
+                    "POSTGRES_PASSWORD_FILE": f"{SECRETS_DIR}/postgres_password",
+                    "PGDATA": "/var/lib/postgresql/data/pgdata",
+                    "POSTGRES_INITDB_ARGS": "--auth-host=scram-sha-256 --data-checksums",
+                },
+                secret_files={"postgres_password": password},
+                cpu=request.cpu,
+                memory_mib=request.memory_mib,
+                limit_cpu=max(request.cpu, 1.0),
+                limit_memory_mib=max(request.memory_mib, 1024),
+                health=HealthRequest(
+                    kind="command",
+                    port=5432,
+                    command=("pg_isready", "-q", "-U", request.username, "-d", request.database),
+                    interval_s=10,
+                    start_period_s=30,
+                ),
+                user=images.POSTGRES_USER,
+                tmpfs_paths=("/tmp", "/var/run/postgresql"),
+                volumes=[(data, VolumeRequest("data", "/var/lib/postgresql/data", request.storage_mib))],
+                log_max_size=self.settings.log_max_size,
+                log_max_files=self.settings.log_max_files,
+            ),
+            parent,
+        )
+        resources: list[pulumi.Resource] = [db, data]
+        if request.backup_schedule != "none":
+            resources += self._backups(request, engine, password, db, parent)
+        return DatabaseEndpoint(
+            name=request.name,
+            host=pulumi.Output.from_input(request.name),
+            port=5432,
+            database=request.database,
+            username=request.username,
+            password=password,
+            resources=tuple(resources),
+        )
+
+    def _backups(
+        self,
+        request: PostgresRequest,
+        engine: Engine,
+        password: pulumi.Output[str],
+        db: docker.Container,
+        parent: pulumi.Resource,
+    ) -> list[pulumi.Resource]:
+        """Scheduled pg_dump to a named volume, keeping the profile's retention."""
+        store = volume(
+            f"{request.name}-backups",
+            f"{self.context.stack}-{request.name}-backups",
+            engine,
+            VolumeRequest("backups", "/backups", request.storage_mib, protect=request.protect),
+            parent,
+        )
+        schedule = {"daily": "@daily", "6h": "0 */6 * * *"}[request.backup_schedule]
+        _, job = container(
+            ContainerSpec(
+                resource_name=f"{request.name}-backup",
+                container_name=f"{self.context.stack}-{request.name}-backup",
+                alias=f"{request.name}-backup",
+                image=images.postgres_backup(request.version),
+                engine=engine,
+                labels=self._labels(f"{request.name}-backup"),
+                env={
+                    "POSTGRES_HOST": request.name,
+                    "POSTGRES_DB": request.database,
+                    "POSTGRES_USER": request.username,
+                    "POSTGRES_PASSWORD_FILE": f"{SECRETS_DIR}/postgres_password",
+                    "SCHEDULE": schedule,
+                    "BACKUP_KEEP_DAYS": str(request.backup_retention_days),
+                    "BACKUP_KEEP_WEEKS": "0",
+                    "BACKUP_KEEP_MONTHS": "0",
+                    "HEALTHCHECK_PORT": "8080",
+                },
+                secret_files={"postgres_password": password},
+                cpu=0.1,
+                memory_mib=128,
+                limit_cpu=0.5,
+                limit_memory_mib=512,
+                health=HealthRequest(kind="http", port=8080, path="/"),
+                user=images.POSTGRES_BACKUP_USER,
+                volumes=[(store, VolumeRequest("backups", "/backups", request.storage_mib))],
+                depends_on=[db],
+                log_max_size=self.settings.log_max_size,
+                log_max_files=self.settings.log_max_files,
+            ),
+            parent,
+        )
+        return [store, job]
+
+    # -- secrets and the edge ----------------------------------------------
+    def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
+        password = random.RandomPassword(
+            name,
+            length=length,
+            special=False,  # safe in URLs and config files without escaping
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        return pulumi.Output.secret(password.result)
+
+    def finish(self) -> None:
+        """Create the nginx edge for every route collected, on the edge pool."""
+        if not self.routes:
+            return
+        edge_pool = self.settings.edge_pool or next(iter(self._pools))
+        Edge(
+            "edge",
+            routes=self.routes,
+            engine=_handle(self._pools[edge_pool]).engine,
+            context=self.context,
+            labels=self._labels("edge"),
+            depends_on=self._upstream_resources,
+        )
+
+    def _labels(self, workload: str) -> dict[str, str]:
+        return {
+            "gpu-platform.stack": self.context.stack,
+            "gpu-platform.environment": self.context.profile.name,
+            "gpu-platform.workload": workload,
+        }
+
+
+def _handle(pool: Pool) -> _PoolHandle:
+    assert isinstance(pool.handle, _PoolHandle), f"pool {pool.name} was not built by the Docker target"
+    return pool.handle
+
+
+def _command(request: ServiceRequest) -> list[str] | None:
+    """Docker's ``command`` is the image's CMD; ``args`` append to an explicit command."""
+    if request.command is None and request.args is None:
+        return None
+    return [*(request.command or ()), *(request.args or ())]
+
+
+TARGET = DockerTarget
