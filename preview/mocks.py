@@ -75,6 +75,8 @@ def _plain(value: Any, path: str, secrets: list[str]) -> Any:
         return [_plain(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
     if value == _UNKNOWN:
         return UNKNOWN
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf Struct carries every number as a double
     return value
 
 
@@ -92,7 +94,7 @@ class RecordingMonitor(MockMonitor):
         secrets: list[str] = []
         raw = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
         inputs = _plain(raw, "", secrets)
-        provider = request.provider.split("::")[0] if request.provider else None
+        provider = request.provider.rsplit("::", 1)[0] if request.provider else None  # "<urn>::<id>"
         self.recorded.append(
             Recorded(
                 urn=response.urn,

@@ -70,6 +70,7 @@ def edge_config(routes: Sequence[EdgeRoute], context: TargetContext, key_path: s
         grpc_listeners=tuple(listeners),
         http_port=HTTP_PORT,
         https_port=HTTPS_PORT,
+        redirect_https_port=context.settings.https_port,
         tls=profile.tls != "off",
         cert_path=CERT_PATH,
         key_path=key_path,

@@ -1,0 +1,59 @@
+"""Shared fixtures: run the real program under the mock runtime with a given config.
+
+Every run gets fresh mocks, a fresh event loop and a fresh root stack (see
+``preview.runner.run_program``), so tests never leak resources into each other.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from preview.runner import PreviewResult, read_stack_config, run_program
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "blueprints" / "reference.yaml"
+
+Runner = Callable[..., PreviewResult]
+
+
+def stack_config(stack: str = "dev", **overrides: Any) -> dict[str, Any]:
+    """``Pulumi.<stack>.yaml`` as the engine hands it over, with ``gpu-platform:`` keys overridden."""
+    config, _ = read_stack_config(stack)
+    for key, value in overrides.items():
+        config[f"gpu-platform:{key}"] = json.dumps(value) if isinstance(value, (dict, list)) else value
+    return config
+
+
+def reference_blueprint() -> dict[str, Any]:
+    """The reference blueprint as a mutable dict (tests derive variants from it)."""
+    return yaml.safe_load(REFERENCE.read_text())
+
+
+def write_blueprint(tmp_path: Path, blueprint: dict[str, Any], name: str = "variant.yaml") -> str:
+    """Write a blueprint variant and return its absolute path (a valid ``blueprint`` config value)."""
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(blueprint, sort_keys=False))
+    return str(path)
+
+
+@pytest.fixture
+def run() -> Runner:
+    """``run(stack="dev", **overrides)``: the real program under mocks, with config overrides."""
+
+    def _run(stack: str = "dev", **overrides: Any) -> PreviewResult:
+        return run_program(stack, stack_config(stack, **overrides))
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def dev_result() -> PreviewResult:
+    """The dev stack as shipped, run once per session (read-only for tests)."""
+    config, secret_keys = read_stack_config("dev")
+    return run_program("dev", config, secret_keys)
