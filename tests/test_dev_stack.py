@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pulumi.runtime.mocks import MockResourceArgs
 
 from preview.mocks import PlatformMocks, Recorded
 from preview.runner import PreviewResult
-from pulumi.runtime.mocks import MockResourceArgs
 from tests.conftest import ROOT, Runner, reference_blueprint, write_blueprint
 from tests.docker_checks import CONTAINER, assert_hardened, containers, env_of
 
