@@ -31,6 +31,9 @@ def problems_from(error: ValidationError, model: type[BaseModel], prefix: str = 
 
 
 def _path(prefix: str, loc: tuple[int | str, ...]) -> str:
+    if prefix.endswith(":") and loc and isinstance(loc[0], str):
+        # "gpu-platform:" + "target" reads as the config key "gpu-platform:target".
+        prefix, loc = prefix + loc[0], loc[1:]
     parts = [prefix] if prefix else []
     for item in loc:
         if isinstance(item, int):

@@ -70,8 +70,11 @@ def load_stack(stack: str, config: Mapping[str, Any]) -> StackSpec:
         )
 
     path, raw = _read_blueprint(source, settings.blueprint)
-    raw = _deep_merge(raw, settings.overrides)
-    raw = _merge_pool_settings(source, raw, settings)
+    target_model, pool_model = settings_models(settings.target)
+    if settings.overrides:
+        raw = _deep_merge(raw, settings.overrides)
+        path = f"{path} (with {PROJECT}:overrides from {source})"
+    raw = _merge_pool_settings(source, path, raw, settings, pool_model)
     try:
         blueprint = Blueprint.model_validate(raw)
     except ValidationError as error:
@@ -81,7 +84,6 @@ def load_stack(stack: str, config: Mapping[str, Any]) -> StackSpec:
     if problems or cycle:
         raise ConfigError(path, problems + cycle)
 
-    target_model, pool_model = settings_models(settings.target)
     target_settings = _validated(
         source, f"{PROJECT}:{settings.target}", target_model, getattr(settings, settings.target)
     )
@@ -101,7 +103,7 @@ def load_stack(stack: str, config: Mapping[str, Any]) -> StackSpec:
             f"(with --secret) {PROJECT}:tls.private_key to the PEM certificate and key",
         )
     if settings.target == "docker":
-        _check_docker_ports(path, blueprint, placement, pool_settings, target_settings)
+        _check_docker_ports(source, path, blueprint, placement, pool_settings, target_settings)
 
     return StackSpec(
         stack=stack,
@@ -176,16 +178,28 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
     return merged
 
 
-def _merge_pool_settings(source: str, raw: dict[str, Any], settings: StackSettings) -> dict[str, Any]:
-    """Stack pool settings land in ``pools.<name>.targets.<target>`` of the blueprint."""
+def _merge_pool_settings(
+    source: str, path: str, raw: dict[str, Any], settings: StackSettings, pool_model: type[BaseModel]
+) -> dict[str, Any]:
+    """Stack pool settings land in ``pools.<name>.targets.<target>`` of the blueprint.
+
+    Each stack entry is validated on its own first, so a bad value is reported
+    against the stack file and key that hold it, not against the blueprint.
+    """
     pools = raw.get("pools") if isinstance(raw.get("pools"), dict) else {}
     assert isinstance(pools, dict)
     for name, values in settings.pools.items():
         pool = pools.get(name)
         if not isinstance(pool, dict):
             raise fail(source, f"{PROJECT}:pools.{name}", name, f"known pools: {', '.join(pools) or 'none'}")
-        targets = pool.setdefault("targets", {})
-        targets[settings.target] = _deep_merge(targets.get(settings.target) or {}, values)
+        _validated(source, f"{PROJECT}:pools.{name}", pool_model, values)
+        targets = pool.get("targets") if pool.get("targets") is not None else {}
+        if not isinstance(targets, dict):
+            raise fail(path, f"pools.{name}.targets", targets, "a mapping of target name to settings")
+        own = targets.get(settings.target) or {}
+        if not isinstance(own, dict):
+            raise fail(path, f"pools.{name}.targets.{settings.target}", own, "a mapping of settings")
+        pool["targets"] = {**targets, settings.target: _deep_merge(own, values)}
     return raw
 
 
@@ -197,6 +211,7 @@ def _validated(source: str, prefix: str, model: type[BaseModel], values: Any) ->
 
 
 def _check_docker_ports(
+    source: str,
     path: str,
     blueprint: Blueprint,
     placement: Placement,
@@ -216,7 +231,7 @@ def _check_docker_ports(
     reserved: dict[HostPort, str] = {}
     edge_pool = target_settings.edge_pool or next(iter(blueprint.pools))
     if edge_pool not in blueprint.pools:
-        raise fail(path, f"{PROJECT}:docker.edge_pool", edge_pool, f"known pools: {', '.join(blueprint.pools)}")
+        raise fail(source, f"{PROJECT}:docker.edge_pool", edge_pool, f"known pools: {', '.join(blueprint.pools)}")
     for port in (target_settings.http_port, target_settings.https_port):
         reserved[(host_of(edge_pool), port, "tcp")] = f"the edge (nginx) on pool {edge_pool}"
     for name, streaming in blueprint.pixel_streaming.items():

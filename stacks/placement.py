@@ -100,33 +100,40 @@ def place(blueprint: Blueprint, source: str) -> Placement:
         usage[workload.pool].add(workload)
         pool_of[workload.key] = workload.pool
 
-    for workload in automatic:
-        chosen = _first_fit(workload, usage)
-        if chosen is None:
-            problems.append(_no_room(workload, usage))
-            continue
-        usage[chosen].add(workload)
-        pool_of[workload.key] = chosen
-
+    # Explicit placements are the blueprint's own decision: if they overflow a
+    # pool, say so first (automatic placement would only add noise after that).
+    problems += _overflows(usage)
     if not problems:
-        for name, pool_usage in usage.items():
-            over = pool_usage.overflow()
-            if over:
-                biggest = ", ".join(
-                    f"{w.key} ({format_mib(w.requests.memory * w.replicas)}, {w.requests.cpu * w.replicas:g} cpu)"
-                    for w in pool_usage.largest()
-                )
-                problems.append(
-                    Problem(
-                        f"pools.{name}",
-                        f"{len(pool_usage.members)} workloads",
-                        f"the pool overflows its allocation cap of {pool_usage.pool.allocation_cap:.0%}: "
-                        f"{'; '.join(over)}; largest: {biggest}",
-                    )
-                )
+        for workload in automatic:
+            chosen = _first_fit(workload, usage)
+            if chosen is None:
+                problems.append(_no_room(workload, usage))
+                continue
+            usage[chosen].add(workload)
+            pool_of[workload.key] = chosen
     if problems:
         raise ConfigError(source, problems)
     return Placement(pool_of=pool_of, usage=usage)
+
+
+def _overflows(usage: dict[str, PoolUsage]) -> list[Problem]:
+    problems = []
+    for name, pool_usage in usage.items():
+        over = pool_usage.overflow()
+        if over:
+            biggest = ", ".join(
+                f"{w.key} ({format_mib(w.requests.memory * w.replicas)}, {w.requests.cpu * w.replicas:g} cpu)"
+                for w in pool_usage.largest()
+            )
+            problems.append(
+                Problem(
+                    f"pools.{name}",
+                    f"{len(pool_usage.members)} workloads",
+                    f"the pool overflows its allocation cap of {pool_usage.pool.allocation_cap:.0%}: "
+                    f"{'; '.join(over)}; largest: {biggest}",
+                )
+            )
+    return problems
 
 
 def _impossible(workload: Workload, pool_name: str, blueprint: Blueprint) -> Problem | None:

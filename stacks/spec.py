@@ -57,7 +57,7 @@ Image = Annotated[str, BeforeValidator(check_image)]
 class Strict(BaseModel):
     """Base for every blueprint model: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Resources(Strict):

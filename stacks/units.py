@@ -9,6 +9,7 @@ every target sees one unit.
 
 from __future__ import annotations
 
+import math
 import re
 
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|[kmgt]i?b?|B|b)?\s*$")
@@ -23,7 +24,7 @@ def parse_memory_mib(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError(MEMORY_FORMAT)
     if isinstance(value, (int, float)):
-        if value <= 0:
+        if not math.isfinite(value) or value <= 0:
             raise ValueError(MEMORY_FORMAT)
         return int(-(-value // 1))
     if not isinstance(value, str):
@@ -56,7 +57,7 @@ def parse_cpu(value: object) -> float:
         cores = float(value)
     else:
         raise ValueError(CPU_FORMAT)
-    if cores <= 0:
+    if not math.isfinite(cores) or cores <= 0:
         raise ValueError(CPU_FORMAT)
     return cores
 
