@@ -20,8 +20,13 @@ from stacks.settings import PROJECT
 
 
 def project_config() -> dict[str, Any]:
-    """This stack's config as the engine passed it (keys like ``gpu-platform:target``)."""
-    return {k: v for k, v in runtime_config.CONFIG.get().items() if k.startswith(PROJECT + ":")}
+    """This stack's config as the engine passed it (keys like ``gpu-platform:target``).
+
+    The language host sets the config map explicitly; older hosts pass it in
+    ``PULUMI_CONFIG``. Both are read, the explicit map winning, as ``pulumi.Config`` does.
+    """
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return {k: v for k, v in merged.items() if k.startswith(PROJECT + ":")}
 
 
 def load() -> StackSpec:

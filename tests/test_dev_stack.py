@@ -9,11 +9,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from pulumi.runtime.mocks import MockResourceArgs
 
 from preview.mocks import PlatformMocks, Recorded
-from preview.runner import PreviewResult
+from preview.runner import PreviewResult, read_stack_config, run_program
 from tests.conftest import ROOT, Runner, reference_blueprint, write_blueprint
 from tests.docker_checks import CONTAINER, assert_hardened, containers, env_of
 
@@ -229,3 +230,11 @@ def test_dev_preview_imports_no_cloud_sdk() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
     assert completed.stdout.strip() == "0 True []", completed.stderr
+
+
+def test_config_from_the_pulumi_config_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Language hosts that pass config in PULUMI_CONFIG (not the explicit map) still work."""
+    config, _ = read_stack_config("dev")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    result = run_program("dev", {})
+    assert result.outputs["blueprint"] == "reference"
