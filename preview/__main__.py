@@ -56,7 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"program error: {type(error).__name__}: {error} (run with --debug for the traceback)", file=sys.stderr)
         return 1
 
-    report = Report(result=result, environment=spec.profile.name, blueprint=spec.blueprint.name, targets=[spec.target])
+    from preview.policies import evaluate
+
+    report = Report(
+        result=result,
+        environment=spec.profile.name,
+        blueprint=spec.blueprint.name,
+        targets=[spec.target],
+        violations=evaluate(result.resources, spec.profile.name),
+    )
     if args.render:
         from targets import render
 

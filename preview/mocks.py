@@ -67,7 +67,7 @@ def _plain(value: Any, path: str, secrets: list[str]) -> Any:
     if isinstance(value, dict):
         if value.get(_SIG_KEY) == _SECRET_SIG:
             secrets.append(path or "(root)")
-            return SECRET
+            return _masked(value.get("value"))
         if _SIG_KEY in value:  # resource references and assets: keep them readable
             return {k: _plain(v, f"{path}.{k}", secrets) for k, v in value.items() if k != _SIG_KEY}
         return {k: _plain(v, f"{path}.{k}" if path else k, secrets) for k, v in value.items()}
@@ -78,6 +78,17 @@ def _plain(value: Any, path: str, secrets: list[str]) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)  # protobuf Struct carries every number as a double
     return value
+
+
+def _masked(value: Any) -> Any:
+    """A secret's shape with every leaf replaced by :data:`SECRET` (keys stay readable)."""
+    if isinstance(value, dict):
+        if value.get(_SIG_KEY) == _SECRET_SIG:
+            return _masked(value.get("value"))
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return SECRET
 
 
 class RecordingMonitor(MockMonitor):

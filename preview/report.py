@@ -16,7 +16,7 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class Violation:
-    """One policy verdict against one resource (filled by the policy pack, issue #3)."""
+    """One policy verdict against one resource (``preview/policies.py``)."""
 
     policy: str
     enforcement: str
@@ -109,11 +109,12 @@ def render_tree(report: Report) -> str:
     lines.append(f"      {len(components)} components, {len(result.resources) - len(components)} provider resources")
     lines += ["", "By type:"]
     lines += [f"    {count:>4}  {token}" for token, count in result.by_type().items()]
-    lines += ["", "Policies:"]
+    lines += ["", f"Policies (pack gpu-platform, {report.environment} config):"]
     if not report.violations:
         lines.append("    no violations")
-    for v in report.violations:
-        lines.append(f"    [{v.enforcement}] {v.policy}: {v.message} ({v.urn.split('::')[-1]})")
+    for level in ("mandatory", "advisory"):
+        for v in (v for v in report.violations if v.enforcement == level):
+            lines.append(f"    [{level}] {v.policy}: {v.message} ({v.urn.split('::')[-1] or 'stack'})")
     lines += ["", "Outputs:"]
     for name, value in result.outputs.items():
         rendered = json.dumps(value, indent=2, sort_keys=True).replace("\n", "\n    ")

@@ -155,7 +155,7 @@ def container(
         volumes=[{"volume_name": volume.name, "container_path": request.path} for volume, request in spec.volumes],
         log_driver="json-file",
         log_opts={"max-size": spec.log_max_size, "max-file": str(spec.log_max_files)},
-        labels=[{"label": k, "value": v} for k, v in sorted(spec.labels.items())],
+        labels=[{"label": k, "value": v} for k, v in sorted(_labels(spec).items())],
         opts=pulumi.ResourceOptions(
             parent=parent,
             provider=spec.engine.provider,
@@ -165,6 +165,17 @@ def container(
         ),
     )
     return image, created
+
+
+def _labels(spec: ContainerSpec) -> dict[str, str]:
+    """The spec's labels, plus ``gpu-platform.public`` when ports are published beyond loopback.
+
+    Policies read the label to tell a deliberately public port from an accident.
+    """
+    labels = dict(spec.labels)
+    if spec.bind_address not in ("127.0.0.1", "::1") and any(p.host_port for p in spec.ports):
+        labels["gpu-platform.public"] = "true"
+    return labels
 
 
 def volume(

@@ -1,0 +1,118 @@
+"""Run the policy pack offline: the same CrossGuard policy objects, over the recorded resources.
+
+The engine would call each policy's ``validate`` with ``ResourceValidationArgs``
+(or ``StackValidationArgs``) built from the registration requests; this module
+builds exactly those from :class:`preview.mocks.Recorded` and honours the same
+per-environment pack config (``policy/config/<env>.json``) the CLI is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import unknown_checking_proxy
+
+from policy.pack_config import load
+from policy.rules import POLICIES
+from preview.mocks import Recorded
+from preview.report import Violation
+
+
+def engine_props(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Inputs as the policy server hands them to a policy: numbers as floats, wrapped in its proxy.
+
+    The engine sends properties as a protobuf Struct (every number a double) and
+    pulumi_policy wraps them so reading an unknown value raises; rules must
+    cope with both, so offline runs and tests feed them the same shape.
+    """
+    if not isinstance(props, dict):
+        return props  # already engine-shaped
+
+    def floats(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: floats(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [floats(v) for v in value]
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    return unknown_checking_proxy(floats(props))
+
+
+def _options(resource: Recorded) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        protect=resource.protect,
+        ignore_changes=[],
+        delete_before_replace=resource.delete_before_replace,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent=resource.parent,
+    )
+
+
+def _policy_resources(resources: Sequence[Recorded]) -> list[PolicyResource]:
+    built: dict[str, PolicyResource] = {}
+    for resource in resources:  # registration order: parents come before children
+        parent = built.get(resource.parent or "")
+        built[resource.urn] = PolicyResource(
+            resource.type,
+            engine_props(resource.inputs),
+            resource.urn,
+            resource.name,
+            _options(resource),
+            None,
+            parent,
+            [],
+            {},
+        )
+    for resource in resources:
+        built[resource.urn].dependencies = [built[d] for d in resource.dependencies if d in built]
+    return list(built.values())
+
+
+def _reporter(found: list[Violation], policy: str, level: str, default_urn: str = "") -> Any:
+    """A ``report_violation`` callback that files violations under ``policy`` at ``level``."""
+
+    def report(message: str, urn: str | None = None) -> None:
+        found.append(Violation(policy=policy, enforcement=level, urn=urn or default_urn, message=message))
+
+    return report
+
+
+def evaluate(resources: Sequence[Recorded], environment: str) -> list[Violation]:
+    """Every violation of every enabled policy, with its enforcement for ``environment``."""
+    config: dict[str, dict[str, Any]] = load(environment)  # type: ignore[arg-type]
+    found: list[Violation] = []
+    stack_resources: list[PolicyResource] | None = None
+    for policy in POLICIES:
+        settings = config.get(policy.name, {"enforcementLevel": "advisory", "environment": environment})
+        level = str(settings.get("enforcementLevel", "advisory"))
+        if level == "disabled":
+            continue
+        if isinstance(policy, ResourceValidationPolicy):
+            for resource in resources:
+                args = ResourceValidationArgs(
+                    resource.type,
+                    engine_props(resource.inputs),
+                    resource.urn,
+                    resource.name,
+                    _options(resource),
+                    None,
+                    settings,
+                )
+                policy.validate(args, _reporter(found, policy.name, level, resource.urn))
+        elif isinstance(policy, StackValidationPolicy):
+            if stack_resources is None:
+                stack_resources = _policy_resources(resources)
+            policy.validate(StackValidationArgs(stack_resources, settings), _reporter(found, policy.name, level))
+    return found
