@@ -48,7 +48,8 @@ class GrpcToolFleet(Component):
         for tool_name, endpoint in self.tools.items():
             wired_env[tool_env_name(tool_name)] = endpoint.address("grpc")
         tool_resources = tuple(r for e in self.tools.values() for r in e.resources)
-        api = replace(api, env=wired_env, depends_on=api.depends_on + tool_resources)
+        tool_peers = tuple(e.peer() for e in self.tools.values())
+        api = replace(api, env=wired_env, peers=api.peers + tool_peers, depends_on=api.depends_on + tool_resources)
         self.api: ServiceEndpoint = target.service(api, parent=self)
         self.public: PublicEndpoint = target.route(api_route.bind(api.name, self.api), parent=self)
         self.publish(

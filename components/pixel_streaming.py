@@ -14,7 +14,16 @@ from dataclasses import dataclass, replace
 import pulumi
 
 from components.base import Component
-from components.protocol import SECRETS_DIR, HealthRequest, Pool, PortRequest, ServiceEndpoint, ServiceRequest, Target
+from components.protocol import (
+    SECRETS_DIR,
+    HealthRequest,
+    Peer,
+    Pool,
+    PortRequest,
+    ServiceEndpoint,
+    ServiceRequest,
+    Target,
+)
 from components.websocket_gateway import WebSocketGateway
 
 # Peers the relay must never reach (RFC 1918, loopback, link-local, CGNAT, multicast).
@@ -110,15 +119,21 @@ class PixelStreaming(Component):
         )
         signalling_port = signalling.ports[0].container_port if signalling.ports else 80
         signalling_url = pulumi.Output.format("ws://{0}:{1}", self.signalling.endpoint.host, signalling_port)
+        turn_peer = Peer(self.turn.name, (turn.listening_port,), "udp")
         streamer = replace(
             streamer,
             env={**streamer.env, "SIGNALLING_URL": signalling_url},
+            peers=(*streamer.peers, self.signalling.endpoint.peer(), turn_peer),
             depends_on=streamer.depends_on + self.signalling.endpoint.resources,
         )
         self.streamer: ServiceEndpoint = target.service(streamer, parent=self)
         self.matchmaker: ServiceEndpoint | None = None
         if matchmaker is not None:
-            matchmaker = replace(matchmaker, env={**matchmaker.env, "SIGNALLING_URL": signalling_url})
+            matchmaker = replace(
+                matchmaker,
+                env={**matchmaker.env, "SIGNALLING_URL": signalling_url},
+                peers=(*matchmaker.peers, self.signalling.endpoint.peer()),
+            )
             self.matchmaker = target.service(matchmaker, parent=self)
         self.publish(
             {

@@ -47,6 +47,15 @@ class HealthRequest:
 
 
 @dataclass(frozen=True)
+class Peer:
+    """A workload this one connects to (wiring): targets that isolate traffic allow exactly these."""
+
+    name: str
+    ports: tuple[int, ...]
+    protocol: Literal["tcp", "udp"] = "tcp"
+
+
+@dataclass(frozen=True)
 class VolumeRequest:
     """Persistent storage for a service; ``protect`` keeps it through deletes (prod)."""
 
@@ -120,6 +129,7 @@ class ServiceRequest:
     read_only_root: bool = True
     volumes: tuple[VolumeRequest, ...] = ()
     public: bool = False
+    peers: tuple[Peer, ...] = ()
     depends_on: tuple[pulumi.Resource, ...] = ()
 
 
@@ -136,6 +146,10 @@ class ServiceEndpoint:
         """``host:port`` for the named port."""
         number = self.ports[port]
         return self.host.apply(lambda h: f"{h}:{number}")
+
+    def peer(self) -> Peer:
+        """This service as a peer of the workloads that use it."""
+        return Peer(self.name, tuple(sorted(set(self.ports.values()))))
 
 
 @dataclass(frozen=True)
@@ -216,6 +230,10 @@ class DatabaseEndpoint:
     username: str
     password: pulumi.Output[str]
     resources: tuple[pulumi.Resource, ...] = ()
+
+    def peer(self) -> Peer:
+        """This database as a peer of the workloads that use it."""
+        return Peer(self.name, (self.port,))
 
 
 class Target(Protocol):

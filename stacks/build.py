@@ -19,6 +19,7 @@ from components.protocol import (
     AutoscaleRequest,
     DatabaseEndpoint,
     HealthRequest,
+    Peer,
     Pool,
     PoolRequest,
     PortRequest,
@@ -38,6 +39,16 @@ from targets import load_target
 def env_prefix(name: str) -> str:
     """``main-db`` -> ``MAIN_DB``: how a dependency's name appears in environment keys."""
     return name.upper().replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What ``uses`` gives a workload: environment, secrets, peers to reach, resources to wait for."""
+
+    env: dict[str, pulumi.Input[str]]
+    secrets: dict[str, pulumi.Input[str]]
+    peers: tuple[Peer, ...]
+    depends_on: tuple[pulumi.Resource, ...]
 
 
 @dataclass
@@ -150,7 +161,7 @@ class Builder:
     def service_request(self, name: str, key: str, spec: ServiceSpec) -> ServiceRequest:
         """A blueprint service as a protocol request, with its ``uses`` wired in."""
         limits = self._limits(spec.requests, spec.limits)
-        env, secrets, depends = self._wiring(spec.uses)
+        wiring = self._wiring(spec.uses)
         return ServiceRequest(
             name=name,
             image=spec.image,
@@ -158,8 +169,8 @@ class Builder:
             ports=tuple(_port(p) for p in spec.ports),
             command=tuple(spec.command) if spec.command else None,
             args=tuple(spec.args) if spec.args else None,
-            env={**spec.env, **self._gpu_env(spec.requests.gpu), **env},
-            secrets=secrets,
+            env={**spec.env, **self._gpu_env(spec.requests.gpu), **wiring.env},
+            secrets=wiring.secrets,
             cpu=spec.requests.cpu,
             memory_mib=spec.requests.memory,
             limit_cpu=limits.cpu,
@@ -174,21 +185,22 @@ class Builder:
             read_only_root=spec.read_only_root,
             volumes=self._volumes(spec.volumes),
             public=spec.public,
-            depends_on=depends,
+            peers=wiring.peers,
+            depends_on=wiring.depends_on,
         )
 
     def _tool_request(self, fleet: str, tool_name: str, tool: GrpcToolSpec) -> ServiceRequest:
         key = f"grpc_tool_fleets.{fleet}.tools.{tool_name}"
         limits = self._limits(tool.requests, tool.limits)
-        env, secrets, depends = self._wiring(tool.uses)
+        wiring = self._wiring(tool.uses)
         return ServiceRequest(
             name=f"{fleet}-{tool_name}",
             image=tool.image,
             pool=self._pool(key),
             ports=(PortRequest("grpc", tool.port, app_protocol="grpc"),),
             command=tuple(tool.command) if tool.command else None,
-            env={**tool.env, "GRPC_PORT": str(tool.port), **self._gpu_env(tool.requests.gpu), **env},
-            secrets=secrets,
+            env={**tool.env, "GRPC_PORT": str(tool.port), **self._gpu_env(tool.requests.gpu), **wiring.env},
+            secrets=wiring.secrets,
             cpu=tool.requests.cpu,
             memory_mib=tool.requests.memory,
             limit_cpu=limits.cpu,
@@ -197,16 +209,16 @@ class Builder:
             replicas=tool.replicas,
             health=HealthRequest(kind="grpc", port=tool.port),
             volumes=self._volumes(tool.volumes),
-            depends_on=depends,
+            peers=wiring.peers,
+            depends_on=wiring.depends_on,
         )
 
-    def _wiring(
-        self, uses: list[str]
-    ) -> tuple[dict[str, pulumi.Input[str]], dict[str, pulumi.Input[str]], tuple[pulumi.Resource, ...]]:
-        """Environment, secrets and dependencies for everything a workload ``uses``."""
+    def _wiring(self, uses: list[str]) -> Wiring:
+        """Environment, secrets, peers and dependencies for everything a workload ``uses``."""
         env: dict[str, pulumi.Input[str]] = {}
         secrets: dict[str, pulumi.Input[str]] = {}
         depends: list[pulumi.Resource] = []
+        peers: list[Peer] = []
         for used in uses:
             prefix = env_prefix(used)
             if used in self.built.databases:
@@ -222,6 +234,7 @@ class Builder:
                     )
                 )
                 depends += db.resources
+                peers.append(db.peer())
             elif used in self.built.endpoints:
                 endpoint = self.built.endpoints[used]
                 port_name, port = next(iter(endpoint.ports.items()))
@@ -229,7 +242,8 @@ class Builder:
                 env[f"{prefix}_URL"] = endpoint.host.apply(lambda h, s=scheme, p=port: f"{s}://{h}:{p}")
                 env[f"{prefix}_ADDR"] = endpoint.address(port_name)
                 depends += endpoint.resources
-        return env, secrets, tuple(depends)
+                peers.append(endpoint.peer())
+        return Wiring(env, secrets, tuple(peers), tuple(depends))
 
     # -- components --------------------------------------------------------
     def _database(self, name: str) -> ManagedPostgres:

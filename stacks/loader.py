@@ -24,7 +24,7 @@ from stacks.profiles import PROFILES, Profile
 from stacks.references import HostPort, check_host_ports, check_references, creation_order
 from stacks.settings import PROJECT, StackSettings
 from stacks.spec import Blueprint
-from targets import TARGETS, settings_models
+from targets import TARGETS, settings_models, stack_requirements
 
 ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = ROOT / "blueprints"
@@ -94,14 +94,11 @@ def load_stack(stack: str, config: Mapping[str, Any]) -> StackSpec:
         for name, pool in blueprint.pools.items()
     }
     placement = place(blueprint, path)
-    if settings.target == "docker" and PROFILES[settings.environment].tls == "ca" and settings.tls is None:
-        raise fail(
-            source,
-            f"{PROJECT}:tls",
-            None,
-            f"the {settings.environment} profile serves CA-issued TLS: set {PROJECT}:tls.certificate and "
-            f"(with --secret) {PROJECT}:tls.private_key to the PEM certificate and key",
-        )
+    needs = stack_requirements(
+        settings.target, PROFILES[settings.environment].tls, settings.tls is not None, target_settings
+    )
+    if needs:
+        raise ConfigError(source, [Problem(key, None, what) for key, what in (n.split("|", 1) for n in needs)])
     if settings.target == "docker":
         _check_docker_ports(source, path, blueprint, placement, pool_settings, target_settings)
 

@@ -33,7 +33,7 @@ class TargetInfo:
 
 TARGETS: dict[str, TargetInfo] = {
     "docker": TargetInfo("docker", "Docker engines, local or over ssh://", built=True),
-    "kubernetes": TargetInfo("kubernetes", "any Kubernetes cluster (Gateway API)", built=False, issue=4),
+    "kubernetes": TargetInfo("kubernetes", "any Kubernetes cluster (Gateway API)", built=True),
     "aws": TargetInfo("aws", "ECS/Fargate + G5 capacity + ALB + RDS", built=False, issue=5),
     "gcp": TargetInfo("gcp", "Google Cloud", built=False),
     "azure": TargetInfo("azure", "Microsoft Azure", built=False),
@@ -44,6 +44,16 @@ def settings_models(name: str) -> tuple[type[BaseModel], type[BaseModel]]:
     """(target-wide settings model, per-pool settings model) for a built target."""
     module = importlib.import_module(f"targets.{name}.settings")
     return module.TARGET_SETTINGS, module.POOL_SETTINGS
+
+
+def stack_requirements(name: str, tls: str, has_tls_settings: bool, target_settings: BaseModel) -> list[str]:
+    """What a target needs from the stack for a profile (e.g. a certificate source for CA-issued TLS).
+
+    Each entry is ``"<config key>|<what to set>"``; the loader turns them into config errors.
+    """
+    module = importlib.import_module(f"targets.{name}.settings")
+    check = getattr(module, "requirements", None)
+    return list(check(tls, has_tls_settings, target_settings)) if check else []
 
 
 def load_target(name: str) -> type[Target]:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
 from components.protocol import (
     SECRETS_DIR,
@@ -32,6 +31,7 @@ from components.protocol import (
     TargetContext,
     VolumeRequest,
 )
+from targets.common import random_secret
 from targets.docker import images
 from targets.docker.containers import ContainerSpec, Engine, container, pull, volume
 from targets.docker.edge import Edge, EdgeRoute
@@ -301,13 +301,7 @@ class DockerTarget:
 
     # -- secrets and the edge ----------------------------------------------
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
-        password = random.RandomPassword(
-            name,
-            length=length,
-            special=False,  # safe in URLs and config files without escaping
-            opts=pulumi.ResourceOptions(parent=parent),
-        )
-        return pulumi.Output.secret(password.result)
+        return random_secret(name, length, parent)
 
     def finish(self) -> None:
         """Create the nginx edge for every route collected, on the edge pool."""

@@ -1,0 +1,115 @@
+"""NetworkPolicies: default-deny, DNS, and exactly the flows the wiring declares.
+
+Every workload registers its pod selector and the peers it connects to; the
+Gateway's data plane and public (LoadBalancer) ports are recorded as they are
+created. :func:`policies` then writes one default-deny policy, one DNS allow,
+and per workload one policy whose ingress lists who uses it and whose egress
+lists what it uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi_kubernetes as k8s
+
+from components.protocol import Peer
+from targets.kubernetes.cluster import Cluster
+from targets.kubernetes.pods import labels, manifest
+from targets.kubernetes.settings import KubernetesSettings
+
+
+@dataclass
+class Traffic:
+    """Who talks to whom, gathered while the workloads are built."""
+
+    selectors: dict[str, dict[str, str]] = field(default_factory=dict)
+    peers: dict[str, list[Peer]] = field(default_factory=dict)
+    from_gateway: dict[str, set[int]] = field(default_factory=dict)
+    public: dict[str, list[Peer]] = field(default_factory=dict)
+
+    def add_workload(
+        self, name: str, selector: dict[str, str], peers: tuple[Peer, ...], public_ports: tuple[Peer, ...] = ()
+    ) -> None:
+        self.selectors[name] = selector
+        self.peers.setdefault(name, []).extend(peers)
+        if public_ports:
+            self.public.setdefault(name, []).extend(public_ports)
+
+    def allow_from_gateway(self, name: str, port: int) -> None:
+        self.from_gateway.setdefault(name, set()).add(port)
+
+    def consumers(self, name: str) -> list[tuple[str, Peer]]:
+        """(consumer, the peer entry naming ``name``) for everything that uses ``name``."""
+        return [(c, p) for c, peers in self.peers.items() for p in peers if p.name == name and c in self.selectors]
+
+
+def _ports(peer: Peer) -> list[dict[str, Any]]:
+    return [{"port": port, "protocol": peer.protocol.upper()} for port in peer.ports]
+
+
+def policies(traffic: Traffic, settings: KubernetesSettings, cluster: Cluster) -> None:
+    ns = cluster.namespace_name
+    stack_labels = labels(cluster.stack, "network")
+    opts = cluster.opts(cluster)
+    k8s.networking.v1.NetworkPolicy(
+        "default-deny",
+        metadata=manifest({"name": "default-deny", "namespace": ns, "labels": stack_labels}),
+        spec=manifest({"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}),
+        opts=opts,
+    )
+    egress: list[dict[str, Any]] = [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+            ],
+            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+        }
+    ]
+    if settings.egress_cidrs:
+        egress.append({"to": [{"ipBlock": {"cidr": cidr}} for cidr in settings.egress_cidrs]})
+    k8s.networking.v1.NetworkPolicy(
+        "allow-dns",
+        metadata=manifest({"name": "allow-dns", "namespace": ns, "labels": stack_labels}),
+        spec=manifest({"podSelector": {}, "policyTypes": ["Egress"], "egress": egress}),
+        opts=opts,
+    )
+    for name, selector in sorted(traffic.selectors.items()):
+        ingress: list[dict[str, Any]] = [
+            {"from": [{"podSelector": {"matchLabels": traffic.selectors[consumer]}}], "ports": _ports(peer)}
+            for consumer, peer in traffic.consumers(name)
+        ]
+        gateway_ports = sorted(traffic.from_gateway.get(name, set()))
+        if gateway_ports:
+            ingress.append(
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": settings.gateway_namespace}
+                            }
+                        }
+                    ],
+                    "ports": [{"port": p, "protocol": "TCP"} for p in gateway_ports],
+                }
+            )
+        for peer in traffic.public.get(name, []):
+            ingress.append({"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _ports(peer)})
+        egress_rules = [
+            {"to": [{"podSelector": {"matchLabels": traffic.selectors[peer.name]}}], "ports": _ports(peer)}
+            for peer in traffic.peers.get(name, [])
+            if peer.name in traffic.selectors
+        ]
+        spec: dict[str, Any] = {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress", "Egress"]}
+        spec["ingress"] = ingress
+        spec["egress"] = egress_rules
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-traffic",
+            metadata=manifest({"name": f"{name}-traffic", "namespace": ns, "labels": labels(cluster.stack, name)}),
+            spec=manifest(spec),
+            opts=opts,
+        )

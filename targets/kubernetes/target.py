@@ -1,0 +1,316 @@
+"""The Kubernetes target: the Target protocol on any cluster with pulumi-kubernetes.
+
+- An explicit Provider from the stack's settings (kubeconfig/context) and one
+  Namespace per stack, labelled for Pod Security Admission ``restricted``.
+- Services are Deployments (StatefulSets where volumes hold state) with a
+  ServiceAccount (no token), a ClusterIP Service, a PodDisruptionBudget when
+  replicated, an HPA when autoscaled; pods come from ``pods.py``.
+- Routes are Gateway API HTTPRoutes / GRPCRoutes on one Gateway (``gateway.py``).
+- Postgres is a CloudNativePG Cluster when the cluster has the operator, else
+  a StatefulSet on a PVC (``postgres.py``); PVCs are protected in prod.
+- Traffic is default-deny with exactly the allows the wiring needs (``network.py``).
+- GPU pools emit the NVIDIA device plugin's time-slicing config (``gpu.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.protocol import (
+    DatabaseEndpoint,
+    Peer,
+    Pool,
+    PoolRequest,
+    PostgresRequest,
+    PublicEndpoint,
+    RouteRequest,
+    ServiceEndpoint,
+    ServiceRequest,
+    TargetContext,
+)
+from targets.common import random_secret
+from targets.kubernetes import gateway, gpu, network, postgres
+from targets.kubernetes.cluster import Cluster
+from targets.kubernetes.pods import (
+    Container,
+    Scheduling,
+    labels,
+    manifest,
+    pod_spec,
+    secret_volume,
+    selector,
+    tmp_volumes,
+)
+from targets.kubernetes.settings import KubernetesPoolSettings, KubernetesSettings
+
+
+@dataclass(frozen=True)
+class _PoolHandle:
+    settings: KubernetesPoolSettings
+    scheduling: Scheduling
+
+
+def _uid_gid(user: str) -> tuple[int, int]:
+    uid, _, gid = user.partition(":")
+    return int(uid), int(gid or uid)
+
+
+@dataclass
+class KubernetesTarget:
+    """Implements :class:`components.protocol.Target` for Kubernetes."""
+
+    context: TargetContext
+    name: str = "kubernetes"
+    _cluster: Cluster | None = None
+    traffic: network.Traffic = field(default_factory=network.Traffic)
+    routes: list[gateway.Route] = field(default_factory=list)
+
+    @property
+    def settings(self) -> KubernetesSettings:
+        assert isinstance(self.context.settings, KubernetesSettings)
+        return self.context.settings
+
+    @property
+    def cluster(self) -> Cluster:
+        """Provider and namespace, created on first use (so they are the first resources)."""
+        if self._cluster is None:
+            self._cluster = Cluster("cluster", self.context, self.settings)
+        return self._cluster
+
+    def _opts(self, parent: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
+        return self.cluster.opts(parent, **extra)
+
+    # -- pools -------------------------------------------------------------
+    def pool(self, request: PoolRequest, parent: pulumi.Resource) -> Pool:
+        settings = request.settings
+        assert isinstance(settings, KubernetesPoolSettings)
+        cluster = self.cluster
+        replicas = settings.time_slicing_replicas if request.gpus else 1
+        scheduling = Scheduling(
+            node_selector=dict(settings.node_selector),
+            tolerations=[t.model_dump(exclude_none=True) for t in settings.tolerations],
+            time_slicing_replicas=replicas,
+        )
+        if request.gpus and replicas > 1:
+            gpu.time_slicing_config(request.name, replicas, self.context.stack, self.settings, cluster, parent)
+        return Pool(request.name, request.gpus, request.architecture, _PoolHandle(settings, scheduling))
+
+    # -- services ----------------------------------------------------------
+    def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
+        handle = request.pool.handle
+        assert isinstance(handle, _PoolHandle), f"pool {request.pool.name} was not built by the Kubernetes target"
+        name, ns = request.name, self.cluster.namespace_name
+        meta = {"name": name, "namespace": ns, "labels": labels(self.context.stack, name)}
+        opts = self._opts(parent)
+        k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=manifest(meta), automount_service_account_token=False, opts=opts
+        )
+        secret_files: dict[str, pulumi.Input[str]] = dict(request.secret_files)
+        secret_env = {env: env.lower() for env in request.secrets}
+        secret_files.update({env.lower(): value for env, value in request.secrets.items()})
+        uid, gid = _uid_gid(request.user)
+        container = Container(
+            name=name,
+            image=request.image,
+            ports=request.ports,
+            command=request.command,
+            args=request.args,
+            env=request.env,
+            secret_env=secret_env,
+            cpu=request.cpu,
+            memory_mib=request.memory_mib,
+            limit_cpu=request.limit_cpu,
+            limit_memory_mib=request.limit_memory_mib,
+            gpu=request.gpu,
+            health=request.health,
+            uid=uid,
+            gid=gid,
+            read_only_root=request.read_only_root,
+        )
+        volumes, mounts = tmp_volumes(container)
+        if secret_files:
+            k8s.core.v1.Secret(
+                f"{name}-secrets",
+                metadata=manifest({**meta, "name": f"{name}-secrets"}),
+                type="Opaque",
+                string_data={key: pulumi.Output.secret(value) for key, value in secret_files.items()},
+                opts=opts,
+            )
+            volume, mount = secret_volume(f"{name}-secrets", list(secret_files))
+            volumes.append(volume)
+            mounts.append(mount)
+        claims = []
+        for vol in request.volumes:
+            claim = postgres.claim(f"{name}-{vol.name}", ns, meta["labels"], vol.size_mib, vol.protect, self.settings,
+                                   self._opts(parent, protect=vol.protect, retain_on_delete=vol.protect))  # fmt: skip
+            claims.append(claim)
+            volumes.append({"name": vol.name, "persistentVolumeClaim": {"claimName": f"{name}-{vol.name}"}})
+            mounts.append((vol.name, vol.path))
+        container = replace(container, mounts=tuple(mounts))
+        replicas = request.autoscale.min if request.autoscale else request.replicas
+        max_replicas = request.autoscale.max if request.autoscale else request.replicas
+        template = {
+            "metadata": {"labels": meta["labels"]},
+            "spec": pod_spec(
+                [container], handle.scheduling, name, volumes, spread_over=name if max_replicas > 1 else None
+            ),
+        }
+        workload_opts = self._opts(parent, depends_on=[*request.depends_on, *claims])
+        if request.volumes:
+            # State lives here: a StatefulSet keeps identity; its claims are explicit (protectable) PVCs.
+            created: pulumi.Resource = k8s.apps.v1.StatefulSet(
+                name,
+                metadata=manifest(meta),
+                spec=manifest(
+                    {
+                        "replicas": min(replicas, 1),
+                        "serviceName": name,
+                        "selector": {"matchLabels": selector(name)},
+                        "template": template,
+                        "podManagementPolicy": "OrderedReady",
+                    }
+                ),
+                opts=workload_opts,
+            )
+        else:
+            created = k8s.apps.v1.Deployment(
+                name,
+                metadata=manifest(meta),
+                spec=manifest(
+                    {
+                        "replicas": replicas,
+                        "selector": {"matchLabels": selector(name)},
+                        "template": template,
+                        "strategy": {
+                            "type": "RollingUpdate",
+                            # GPU capacity rarely has room for a surge pod: replace in place.
+                            "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}
+                            if request.gpu
+                            else {"maxSurge": 1, "maxUnavailable": 0},
+                        },
+                        "revisionHistoryLimit": 5,
+                    }
+                ),
+                opts=workload_opts,
+            )
+        if request.ports:
+            k8s.core.v1.Service(
+                f"{name}-svc",
+                metadata=manifest(meta),
+                spec=manifest(
+                    {
+                        "type": "LoadBalancer" if request.public else "ClusterIP",
+                        "selector": selector(name),
+                        "ports": [
+                            {
+                                "name": p.name[:15],
+                                "port": p.container_port,
+                                "targetPort": p.container_port,
+                                "protocol": p.protocol.upper(),
+                                **(
+                                    {"appProtocol": _app_protocol(p.app_protocol)}
+                                    if _app_protocol(p.app_protocol)
+                                    else {}
+                                ),
+                            }
+                            for p in request.ports
+                        ],
+                        **({"externalTrafficPolicy": "Local"} if request.public else {}),
+                    }
+                ),
+                opts=opts,
+            )
+        if max_replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb",
+                metadata=manifest(meta),
+                spec=manifest({"maxUnavailable": 1, "selector": {"matchLabels": selector(name)}}),
+                opts=opts,
+            )
+        if request.autoscale is not None:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa",
+                metadata=manifest(meta),
+                spec=manifest(
+                    {
+                        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                        "minReplicas": max(request.autoscale.min, 1),
+                        "maxReplicas": request.autoscale.max,
+                        "metrics": [
+                            {
+                                "type": "Resource",
+                                "resource": {
+                                    "name": "cpu",
+                                    "target": {
+                                        "type": "Utilization",
+                                        "averageUtilization": request.autoscale.cpu_percent,
+                                    },
+                                },
+                            }
+                        ],
+                    }
+                ),
+                opts=opts,
+            )
+        self.traffic.add_workload(name, selector(name), request.peers, public_ports=_public_ports(request))
+        return ServiceEndpoint(
+            name=name,
+            host=pulumi.Output.from_input(name),
+            ports={p.name: p.container_port for p in request.ports},
+            resources=(created,),
+        )
+
+    # -- routes ------------------------------------------------------------
+    def route(self, request: RouteRequest, parent: pulumi.Resource) -> PublicEndpoint:
+        route = gateway.Route(
+            name=request.name,
+            kind=request.kind,
+            service=request.service.name,
+            port=request.service.ports[request.port],
+            path=request.path,
+            sticky=request.sticky,
+            idle_timeout_s=request.idle_timeout_s,
+        )
+        self.routes.append(route)
+        gateway.route_resource(route, self.context, self.settings, self.cluster, parent)
+        self.traffic.allow_from_gateway(request.service.name, route.port)
+        return PublicEndpoint(request.name, pulumi.Output.from_input(gateway.url(route, self.context)))
+
+    # -- postgres ----------------------------------------------------------
+    def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint:
+        password = self.secret(f"{request.name}-password", 32, parent)
+        return postgres.build(request, password, self.context, self.settings, self.cluster, self.traffic, parent)
+
+    # -- secrets, traffic --------------------------------------------------
+    def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
+        return random_secret(name, length, parent)
+
+    def finish(self) -> None:
+        """The Gateway (every route's hostnames known now) and the NetworkPolicies (every edge known)."""
+        cluster = self.cluster
+        if self.routes:
+            gateway.gateway(self.routes, self.context, self.settings, cluster)
+        network.policies(self.traffic, self.settings, cluster)
+
+
+def _app_protocol(app_protocol: str) -> str | None:
+    """Service appProtocol values Gateway implementations use to pick HTTP/2 or WebSocket upstreams."""
+    return {"grpc": "kubernetes.io/h2c", "http2": "kubernetes.io/h2c", "websocket": "kubernetes.io/ws"}.get(
+        app_protocol
+    )
+
+
+def _public_ports(request: ServiceRequest) -> tuple[Peer, ...]:
+    if not request.public:
+        return ()
+    by_protocol: dict[str, list[int]] = {}
+    for port in request.ports:
+        by_protocol.setdefault(port.protocol, []).append(port.container_port)
+    return tuple(Peer(request.name, tuple(sorted(set(p))), proto) for proto, p in by_protocol.items())  # type: ignore[arg-type]
+
+
+TARGET = KubernetesTarget
