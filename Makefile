@@ -3,14 +3,25 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | cksum | cut -d' ' -f1)
+SCANNERS ?= .venv-scanners
+SCANNERS_STAMP := $(SCANNERS)/.installed-$(shell cat requirements-scanners.txt constraints-scanners.txt | cksum | cut -d' ' -f1)
 
-.PHONY: preview test lint typecheck unit benchmark clean
+.PHONY: preview test lint typecheck unit scanners benchmark clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# checkov and kubernetes-validate live apart: checkov pins a `packaging` that breaks pulumi.
+$(SCANNERS_STAMP): requirements-scanners.txt constraints-scanners.txt
+	test -x $(SCANNERS)/bin/python || $(PYTHON) -m venv $(SCANNERS)
+	$(SCANNERS)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scanners.txt -c constraints-scanners.txt
+	rm -f $(SCANNERS)/.installed-*
+	touch $@
+
+scanners: $(SCANNERS_STAMP)
 
 preview: $(STAMP)
 	$(PY) -m preview dev
@@ -24,11 +35,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/pyright
 
-unit: $(STAMP)
+unit: $(STAMP) $(SCANNERS_STAMP)
 	$(PY) -m pytest
 
 benchmark: $(STAMP)
 	$(PY) -m preview.benchmark
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build
+	rm -rf $(VENV) $(SCANNERS) .pytest_cache .ruff_cache build

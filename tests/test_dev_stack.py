@@ -214,22 +214,22 @@ def test_render_writes_compose_and_nginx(tmp_path: Path) -> None:
     assert "grpc_pass grpc://kite_empirical;" in nginx.read_text()
 
 
-def test_dev_preview_imports_no_cloud_sdk() -> None:
-    """Speed and isolation: a Docker stack must not load the AWS, GCP, Azure or Kubernetes SDKs."""
+@pytest.mark.parametrize(("stack", "needed"), [("dev", "pulumi_docker"), ("staging", "pulumi_kubernetes")])
+def test_preview_imports_only_its_targets_sdk(stack: str, needed: str) -> None:
+    """Speed and isolation: a stack loads its own target's SDK and none of the others."""
+    sdks = ("pulumi_aws", "pulumi_gcp", "pulumi_azure_native", "pulumi_kubernetes", "pulumi_docker")
     probe = (
         "import sys, io, contextlib\n"
         "from preview.__main__ import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    code = main(['dev'])\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('pulumi_aws', 'pulumi_gcp', 'pulumi_azure_native', 'pulumi_kubernetes'))\n"
-        "loaded = 'pulumi_docker' in sys.modules\n"
-        "print(code, loaded, heavy)\n"
+        f"    code = main([{stack!r}])\n"
+        f"loaded = sorted(m for m in sys.modules if m in {sdks!r})\n"
+        "print(code, loaded)\n"
     )
     completed = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
-    assert completed.stdout.strip() == "0 True []", completed.stderr
+    assert completed.stdout.strip() == f"0 [{needed!r}]", completed.stderr
 
 
 def test_config_from_the_pulumi_config_environment(monkeypatch: pytest.MonkeyPatch) -> None:
