@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from components.base import Component
-from components.protocol import DatabaseEndpoint, PostgresRequest, Target
+from components.protocol import DatabaseEndpoint, PostgresRequest, SecretRef, Target
 
 
 class ManagedPostgres(Component):
@@ -20,6 +20,8 @@ class ManagedPostgres(Component):
                 "port": pulumi.Output.from_input(self.database.port),
                 "database_name": pulumi.Output.from_input(self.database.database),
                 "username": pulumi.Output.from_input(self.database.username),
-                "password": pulumi.Output.secret(self.database.password),
+                "password": pulumi.Output.secret(
+                    password.reference if isinstance(password := self.database.password, SecretRef) else password
+                ),
             }
         )

@@ -47,6 +47,24 @@ class HealthRequest:
 
 
 @dataclass(frozen=True)
+class SecretRef:
+    """A secret the target already stores (e.g. RDS's managed master secret): passed by reference.
+
+    ``reference`` is target-native (an ECS ``valueFrom``: a Secrets Manager ARN,
+    optionally with ``:json-key::``); targets deliver it like any other secret.
+    """
+
+    reference: pulumi.Output[str]
+
+
+def secret_value(name: str, value: pulumi.Input[str] | SecretRef) -> pulumi.Input[str]:
+    """The value of a secret for targets that deliver values (Docker, Kubernetes), not references."""
+    if isinstance(value, SecretRef):
+        raise TypeError(f"secret {name} is a stored-secret reference, which this target cannot deliver")
+    return value
+
+
+@dataclass(frozen=True)
 class Peer:
     """A workload this one connects to (wiring): targets that isolate traffic allow exactly these."""
 
@@ -86,6 +104,7 @@ class PoolRequest:
     architecture: str
     allocation_cap: float
     settings: Any  # the target's validated pool settings model (e.g. DockerPoolSettings)
+    gpu_memory_mib: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +134,7 @@ class ServiceRequest:
     command: tuple[str, ...] | None = None
     args: tuple[str, ...] | None = None
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secrets: Mapping[str, pulumi.Input[str] | SecretRef] = field(default_factory=dict)
     secret_files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     cpu: float = 0.25
     memory_mib: int = 256
@@ -221,14 +240,14 @@ class PostgresRequest:
 
 @dataclass(frozen=True)
 class DatabaseEndpoint:
-    """How consumers reach a database; ``password`` is always a secret Output."""
+    """How consumers reach a database; ``password`` is a secret Output or a reference to a stored secret."""
 
     name: str
     host: pulumi.Output[str]
     port: int
     database: str
     username: str
-    password: pulumi.Output[str]
+    password: pulumi.Output[str] | SecretRef
     resources: tuple[pulumi.Resource, ...] = ()
 
     def peer(self) -> Peer:

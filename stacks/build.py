@@ -25,6 +25,7 @@ from components.protocol import (
     PortRequest,
     PostgresRequest,
     RouteOptions,
+    SecretRef,
     ServiceEndpoint,
     ServiceRequest,
     Target,
@@ -46,7 +47,7 @@ class Wiring:
     """What ``uses`` gives a workload: environment, secrets, peers to reach, resources to wait for."""
 
     env: dict[str, pulumi.Input[str]]
-    secrets: dict[str, pulumi.Input[str]]
+    secrets: dict[str, pulumi.Input[str] | SecretRef]
     peers: tuple[Peer, ...]
     depends_on: tuple[pulumi.Resource, ...]
 
@@ -113,6 +114,7 @@ class Builder:
                     memory_mib=pool.memory,
                     gpus=pool.gpus,
                     gpu_model=pool.gpu_model,
+                    gpu_memory_mib=pool.gpu_memory,
                     architecture=pool.architecture,
                     allocation_cap=pool.allocation_cap,
                     settings=self.spec.pool_settings[name],
@@ -216,7 +218,7 @@ class Builder:
     def _wiring(self, uses: list[str]) -> Wiring:
         """Environment, secrets, peers and dependencies for everything a workload ``uses``."""
         env: dict[str, pulumi.Input[str]] = {}
-        secrets: dict[str, pulumi.Input[str]] = {}
+        secrets: dict[str, pulumi.Input[str] | SecretRef] = {}
         depends: list[pulumi.Resource] = []
         peers: list[Peer] = []
         for used in uses:
@@ -228,11 +230,12 @@ class Builder:
                 env[f"DB_{prefix}_NAME"] = db.database
                 env[f"DB_{prefix}_USER"] = db.username
                 secrets[f"DB_{prefix}_PASSWORD"] = db.password
-                secrets[f"DB_{prefix}_URL"] = pulumi.Output.secret(
-                    pulumi.Output.format(
-                        "postgresql://{0}:{1}@{2}:{3}/{4}", db.username, db.password, db.host, db.port, db.database
+                if not isinstance(db.password, SecretRef):  # a stored secret is passed on, never read
+                    secrets[f"DB_{prefix}_URL"] = pulumi.Output.secret(
+                        pulumi.Output.format(
+                            "postgresql://{0}:{1}@{2}:{3}/{4}", db.username, db.password, db.host, db.port, db.database
+                        )
                     )
-                )
                 depends += db.resources
                 peers.append(db.peer())
             elif used in self.built.endpoints:

@@ -95,7 +95,7 @@ def load_stack(stack: str, config: Mapping[str, Any]) -> StackSpec:
     }
     placement = place(blueprint, path)
     needs = stack_requirements(
-        settings.target, PROFILES[settings.environment].tls, settings.tls is not None, target_settings
+        settings.target, PROFILES[settings.environment], settings.tls is not None, target_settings
     )
     if needs:
         raise ConfigError(source, [Problem(key, None, what) for key, what in (n.split("|", 1) for n in needs)])

@@ -46,14 +46,14 @@ def settings_models(name: str) -> tuple[type[BaseModel], type[BaseModel]]:
     return module.TARGET_SETTINGS, module.POOL_SETTINGS
 
 
-def stack_requirements(name: str, tls: str, has_tls_settings: bool, target_settings: BaseModel) -> list[str]:
+def stack_requirements(name: str, profile: object, has_tls_settings: bool, target_settings: BaseModel) -> list[str]:
     """What a target needs from the stack for a profile (e.g. a certificate source for CA-issued TLS).
 
     Each entry is ``"<config key>|<what to set>"``; the loader turns them into config errors.
     """
     module = importlib.import_module(f"targets.{name}.settings")
     check = getattr(module, "requirements", None)
-    return list(check(tls, has_tls_settings, target_settings)) if check else []
+    return list(check(profile, has_tls_settings, target_settings)) if check else []
 
 
 def load_target(name: str) -> type[Target]:

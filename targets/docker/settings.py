@@ -7,7 +7,7 @@ the stack's ``gpu-platform:pools.<name>``; target settings from ``gpu-platform:d
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -57,10 +57,10 @@ class DockerSettings(BaseModel):
     log_max_files: Annotated[int, Field(ge=1, le=20)] = 3
 
 
-def requirements(tls: str, has_tls_settings: bool, settings: BaseModel) -> list[str]:
+def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:
     """CA-issued TLS on Docker needs the certificate and key in stack config."""
     del settings
-    if tls == "ca" and not has_tls_settings:
+    if profile.tls == "ca" and not has_tls_settings:
         return [
             "gpu-platform:tls|the profile serves CA-issued TLS: set gpu-platform:tls.certificate and "
             "(with --secret) gpu-platform:tls.private_key to the PEM certificate and key"

@@ -30,6 +30,7 @@ from components.protocol import (
     ServiceRequest,
     TargetContext,
     VolumeRequest,
+    secret_value,
 )
 from targets.common import random_secret
 from targets.docker import images
@@ -115,7 +116,7 @@ class DockerTarget:
         secret_files: dict[str, pulumi.Input[str]] = dict(request.secret_files)
         for env_name, value in request.secrets.items():
             file_name = env_name.lower()
-            secret_files[file_name] = value
+            secret_files[file_name] = secret_value(env_name, value)
             env[f"{env_name}_FILE"] = f"{SECRETS_DIR}/{file_name}"
         replicas = request.autoscale.min if request.autoscale else request.replicas
         image = pull(f"{request.name}-image", request.image, engine, parent)

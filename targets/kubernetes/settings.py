@@ -6,7 +6,7 @@ blueprint's ``pools.<name>.targets.kubernetes`` merged with ``gpu-platform:pools
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,11 +56,11 @@ class KubernetesSettings(BaseModel):
     egress_cidrs: list[str] = Field(default_factory=list)
 
 
-def requirements(tls: str, has_tls_settings: bool, settings: BaseModel) -> list[str]:
+def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:
     """CA-issued TLS on Kubernetes comes from a cert-manager ClusterIssuer the cluster already has."""
     del has_tls_settings
     assert isinstance(settings, KubernetesSettings)
-    if tls == "ca" and not settings.cluster_issuer:
+    if profile.tls == "ca" and not settings.cluster_issuer:
         return [
             "gpu-platform:kubernetes.cluster_issuer|the profile serves CA-issued TLS: name the cert-manager "
             "ClusterIssuer that signs it (e.g. letsencrypt-prod)"

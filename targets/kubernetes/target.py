@@ -31,6 +31,7 @@ from components.protocol import (
     ServiceEndpoint,
     ServiceRequest,
     TargetContext,
+    secret_value,
 )
 from targets.common import random_secret
 from targets.kubernetes import gateway, gpu, network, postgres
@@ -111,7 +112,7 @@ class KubernetesTarget:
         )
         secret_files: dict[str, pulumi.Input[str]] = dict(request.secret_files)
         secret_env = {env: env.lower() for env in request.secrets}
-        secret_files.update({env.lower(): value for env, value in request.secrets.items()})
+        secret_files.update({env.lower(): secret_value(env, value) for env, value in request.secrets.items()})
         uid, gid = _uid_gid(request.user)
         container = Container(
             name=name,
