@@ -146,7 +146,7 @@ class PixelStreaming(Component):
 
 def _turn_request(name: str, turn: TurnOptions, secret: pulumi.Output[str]) -> ServiceRequest:
     relay = tuple(
-        PortRequest(name=f"relay-{port}", container_port=port, protocol="udp", app_protocol="udp", host_port=port)
+        PortRequest(f"relay-{port}", port, "udp", "udp", host_port=port, public=False)
         for port in range(turn.relay_min_port, turn.relay_max_port + 1)
     )
     listening = (

@@ -30,6 +30,8 @@ class PortRequest:
     protocol: Literal["tcp", "udp"] = "tcp"
     app_protocol: str = "http"
     host_port: int | None = None
+    # For a public workload: False keeps this port to its peers (a TURN relay range).
+    public: bool = True
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,46 @@ class PlatformMocks(pulumi.runtime.Mocks):
             outputs["publicKeyPem"] = "-----BEGIN PUBLIC KEY-----\nMOCK\n-----END PUBLIC KEY-----\n"
         elif token == "tls:index/selfSignedCert:SelfSignedCert":
             outputs["certPem"] = "-----BEGIN CERTIFICATE-----\nMOCK\n-----END CERTIFICATE-----\n"
+        elif token.startswith("aws:"):
+            _aws_outputs(token, args.name, rid, outputs)
         return f"{args.name}-{rid[:12]}", outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        """Invokes the targets make: AZ, caller identity, SSM parameter and ELB account lookups."""
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{MOCK_REGION}{z}" for z in "abc"]
+            return {"names": names, "zoneIds": [f"use1-az{i}" for i in (1, 2, 4)], "id": MOCK_REGION}, []
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": MOCK_ACCOUNT, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/preview", "userId": "AIDA"}, []
+        if token == "aws:ssm/getParameter:getParameter":
+            return {"name": args.args.get("name"), "value": "ami-0abcdef1234567890", "type": "String"}, []
+        if token == "aws:elb/getServiceAccount:getServiceAccount":
+            return {"arn": "arn:aws:iam::127311923021:root", "id": "127311923021"}, []
+        return {}, []
+
+
+MOCK_ACCOUNT = "123456789012"
+MOCK_REGION = "us-east-1"
+
+
+def _aws_outputs(token: str, name: str, rid: str, outputs: dict[str, Any]) -> None:
+    """ARNs, generated names and endpoints the way AWS would compute them."""
+    module, _, kind = token.removeprefix("aws:").partition("/")
+    kind = kind.split(":")[-1]
+    for prefix_key, key in (("namePrefix", "name"), ("bucketPrefix", "bucket"), ("identifierPrefix", "identifier")):
+        if prefix_key in outputs and key not in outputs:
+            outputs[key] = f"{outputs[prefix_key]}{rid[:8]}"
+    resource_name = outputs.get("name") or outputs.get("bucket") or outputs.get("identifier") or name
+    outputs.setdefault("arn", f"arn:aws:{module}:{MOCK_REGION}:{MOCK_ACCOUNT}:{kind.lower()}/{resource_name}")
+    if kind in ("LoadBalancer", "TargetGroup"):
+        outputs["arnSuffix"] = f"{'app' if kind == 'LoadBalancer' else 'targetgroup'}/{resource_name}/{rid[:16]}"
+        outputs["dnsName"] = f"{resource_name}-{rid[:8]}.{MOCK_REGION}.elb.amazonaws.com"
+    if token == "aws:rds/instance:Instance":
+        outputs["address"] = f"{resource_name}.{rid[:12]}.{MOCK_REGION}.rds.amazonaws.com"
+        outputs["endpoint"] = f"{outputs['address']}:5432"
+        if outputs.get("manageMasterUserPassword"):
+            secret = f"arn:aws:secretsmanager:{MOCK_REGION}:{MOCK_ACCOUNT}:secret:rds!db-{rid[:8]}"
+            outputs["masterUserSecrets"] = [{"secretArn": secret, "secretStatus": "active", "kmsKeyId": "mock"}]
+    if token == "aws:ecs/cluster:Cluster":
+        outputs.setdefault("name", resource_name)

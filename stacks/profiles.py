@@ -73,6 +73,8 @@ class Profile:
     protect_stateful: bool
     publish_address: str
     log_retention_days: int
+    # Interruptible capacity (Fargate Spot) for stateless CPU services.
+    spot_capacity: bool
 
     @property
     def rate_limit_burst(self) -> int:
@@ -96,6 +98,7 @@ PROFILES: dict[Environment, Profile] = {
         protect_stateful=False,
         publish_address="127.0.0.1",
         log_retention_days=7,
+        spot_capacity=True,
     ),
     "staging": Profile(
         name="staging",
@@ -112,6 +115,7 @@ PROFILES: dict[Environment, Profile] = {
         protect_stateful=False,
         publish_address="0.0.0.0",
         log_retention_days=30,
+        spot_capacity=True,
     ),
     "prod": Profile(
         name="prod",
@@ -128,5 +132,6 @@ PROFILES: dict[Environment, Profile] = {
         protect_stateful=True,
         publish_address="0.0.0.0",
         log_retention_days=90,
+        spot_capacity=False,
     ),
 }

@@ -171,7 +171,7 @@ class ServiceSpec(Strict):
     health: HealthCheck = Field(default_factory=HealthCheck)
     uses: list[Name] = Field(default_factory=list)
     route: RouteSpec | None = None
-    user: str = "10001:10001"
+    user: Annotated[str, Field(pattern=r"^(root|\d{1,10})(:\d{1,10})?$")] = "10001:10001"
     allow_root: bool = False
     read_only_root: bool = True
     volumes: dict[Name, Volume] = Field(default_factory=dict)
@@ -189,6 +189,12 @@ class ServiceSpec(Strict):
     def _consistent(self) -> ServiceSpec:
         if self.user.split(":")[0] in ("root", "0") and not self.allow_root:
             raise ValueError("user root needs allow_root: true (containers run as non-root by default)")
+        single_writer = [n for n, v in self.volumes.items() if not v.shared]
+        if single_writer and (self.replicas > 1 or self.autoscale is not None):
+            raise ValueError(
+                f"volumes {single_writer} are single-writer, so the service runs one replica: drop replicas/autoscale "
+                "or mark the volumes shared: true"
+            )
         names = [p.name for p in self.ports]
         if len(names) != len(set(names)):
             raise ValueError(f"port names must be unique, got {names}")

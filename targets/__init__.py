@@ -34,7 +34,7 @@ class TargetInfo:
 TARGETS: dict[str, TargetInfo] = {
     "docker": TargetInfo("docker", "Docker engines, local or over ssh://", built=True),
     "kubernetes": TargetInfo("kubernetes", "any Kubernetes cluster (Gateway API)", built=True),
-    "aws": TargetInfo("aws", "ECS/Fargate + G5 capacity + ALB + RDS", built=False, issue=5),
+    "aws": TargetInfo("aws", "ECS/Fargate + G5 capacity + ALB + RDS", built=True),
     "gcp": TargetInfo("gcp", "Google Cloud", built=False),
     "azure": TargetInfo("azure", "Microsoft Azure", built=False),
 }

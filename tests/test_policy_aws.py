@@ -95,6 +95,7 @@ SG_RULE_OK: dict[str, Any] = {
     "toPort": 443,
     "cidrBlocks": ["0.0.0.0/0"],
     "description": "HTTPS from the internet to the load balancer",
+    "tags": LB_TAGS,
 }
 ALB_OK: dict[str, Any] = {
     "loadBalancerType": "application",
@@ -523,9 +524,9 @@ FAILURES = [
     pytest.param(
         "gpu-platform-aws-no-world-ingress",
         SG_RULE,
-        mutate(SG_RULE_OK, "description", "HTTPS"),
+        mutate(SG_RULE_OK, "tags", ...),
         ("tcp 443",),
-        id="world-sg-rule-no-lb-description",
+        id="world-sg-rule-untagged",
     ),
     pytest.param(
         "gpu-platform-aws-no-world-ingress",
@@ -1072,10 +1073,14 @@ def test_world_ingress_exception_only_for_lb_https(tags: dict[str, str], rule: d
         (SG_RULE, SG_RULE_OK | {"type": "egress", "protocol": "-1", "fromPort": 0, "toPort": 0}),
         (SG_RULE, SG_RULE_OK | {"fromPort": 22, "toPort": 22, "cidrBlocks": ["10.0.0.0/8"]}),
         (SG_INGRESS_RULE, INGRESS_RULE_OK | {"fromPort": 22, "toPort": 22, "cidrIpv4": "10.20.0.0/16"}),
-        (SG_INGRESS_RULE, mutate(INGRESS_RULE_OK, "tags", ...) | {"description": "HTTPS to the Load Balancer"}),
+        (
+            SG_INGRESS_RULE,
+            INGRESS_RULE_OK
+            | {"tags": {"gpu-platform:role": "turn"}, "ipProtocol": "udp", "fromPort": 3478, "toPort": 3478},
+        ),
         (SG_INGRESS_RULE, {"securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432}),
     ],
-    ids=["egress", "private-ssh", "private-ssh-v2", "lb-description", "sg-referenced"],
+    ids=["egress", "private-ssh", "private-ssh-v2", "turn-listener", "sg-referenced"],
 )
 def test_world_ingress_allowed_cases(resource_type: str, props: Mapping[str, Any]) -> None:
     assert violations("gpu-platform-aws-no-world-ingress", resource_type, props) == []

@@ -30,10 +30,15 @@ TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 ECS_SERVICE = "aws:ecs/service:Service"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 
-# Tag the AWS target puts on the security group in front of a load balancer (the only
-# group allowed to take TCP 80/443 from the whole internet).
+# Tag the AWS target puts on the security groups (and their rules) that face the internet on
+# purpose: a load balancer takes TCP 80/443, a TURN relay its listening port (3478, 5349 for TLS).
 ROLE_TAG = "gpu-platform:role"
 LOAD_BALANCER_ROLE = "load-balancer"
+TURN_ROLE = "turn"
+WORLD_OPEN = {
+    LOAD_BALANCER_ROLE: {("tcp", 80), ("tcp", 443)},
+    TURN_ROLE: {("udp", 3478), ("tcp", 3478), ("udp", 5349), ("tcp", 5349)},
+}
 WORLD_OPEN_PORTS = (80, 443)
 
 # Listener security policies that negotiate TLS 1.2 or newer only (ALB and NLB predefined policies).
@@ -258,7 +263,7 @@ def _world_cidrs(*groups: Any) -> list[str]:
 
 
 def _ingress_violations(
-    name: str, protocol: Any, from_port: Any, to_port: Any, cidrs: list[str], lb_exception: bool
+    name: str, protocol: Any, from_port: Any, to_port: Any, cidrs: list[str], role: str | None
 ) -> Iterator[str]:
     if not cidrs:
         return
@@ -273,7 +278,7 @@ def _ingress_violations(
         what = f"{proto} {low}" if low == high else f"{proto} {low}-{high}"
     else:
         what = proto
-    if lb_exception and proto == "tcp" and low == high and low in WORLD_OPEN_PORTS:
+    if low == high and (proto, low) in WORLD_OPEN.get(role or "", set()):
         return
     if proto == "tcp" and low == high and low in WORLD_OPEN_PORTS:
         fix = f"tag the load balancer's security group {ROLE_TAG}: {LOAD_BALANCER_ROLE}, or restrict the source"
@@ -284,7 +289,7 @@ def _ingress_violations(
 
 @resource_rule(
     "gpu-platform-aws-no-world-ingress",
-    "Security groups must not admit the whole internet except TCP 80 and 443 on a load balancer's security group.",
+    "Security groups must not admit the whole internet except on a load balancer's 80/443 or a TURN relay's listener.",
     "critical",
     "Security Hub EC2.18 / EC2.19 / CKV_AWS_24 / CKV_AWS_25 / CKV_AWS_260",
     [SECURITY_GROUP, SG_INGRESS_RULE, SG_RULE],
@@ -292,15 +297,14 @@ def _ingress_violations(
 def no_world_ingress(subject: Subject) -> Iterator[str]:
     props = subject.props
     name = f"{_kind(subject)} {subject.name}"
-    tagged_lb = _block(props, "tags").get(ROLE_TAG) == LOAD_BALANCER_ROLE
+    role = _block(props, "tags").get(ROLE_TAG)
     if subject.type == SECURITY_GROUP:
         for i, rule in enumerate(_maps(props.get("ingress"))):
             cidrs = _world_cidrs(rule.get("cidrBlocks"), rule.get("ipv6CidrBlocks"))
             yield from _ingress_violations(
-                f"{name} ingress[{i}]", rule.get("protocol"), rule.get("fromPort"), rule.get("toPort"), cidrs, tagged_lb
+                f"{name} ingress[{i}]", rule.get("protocol"), rule.get("fromPort"), rule.get("toPort"), cidrs, role
             )
         return
-    lb_exception = tagged_lb or "load balancer" in str(props.get("description") or "").lower()
     if subject.type == SG_INGRESS_RULE:
         cidrs = _world_cidrs(props.get("cidrIpv4"), props.get("cidrIpv6"))
         protocol = props.get("ipProtocol")
@@ -309,7 +313,7 @@ def no_world_ingress(subject: Subject) -> Iterator[str]:
             return
         cidrs = _world_cidrs(props.get("cidrBlocks"), props.get("ipv6CidrBlocks"))
         protocol = props.get("protocol")
-    yield from _ingress_violations(name, protocol, props.get("fromPort"), props.get("toPort"), cidrs, lb_exception)
+    yield from _ingress_violations(name, protocol, props.get("fromPort"), props.get("toPort"), cidrs, role)
 
 
 # -- Elastic Load Balancing ---------------------------------------------------------

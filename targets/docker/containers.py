@@ -16,6 +16,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.protocol import SECRETS_DIR, HealthRequest, PortRequest, VolumeRequest
+from targets.health import health_test
 
 
 @dataclass(frozen=True)
@@ -58,18 +59,6 @@ class ContainerSpec:
     depends_on: Sequence[pulumi.Resource] = ()
     log_max_size: str = "10m"
     log_max_files: int = 3
-
-
-def health_test(health: HealthRequest) -> list[str]:
-    """The healthcheck command for a request (probes run inside the container)."""
-    if health.kind == "command":
-        return ["CMD", *health.command]
-    if health.kind == "grpc":
-        return ["CMD", "grpc_health_probe", f"-addr=127.0.0.1:{health.port}"]
-    if health.kind == "tcp":
-        return ["CMD-SHELL", f"nc -z 127.0.0.1 {health.port} || exit 1"]
-    url = f"http://127.0.0.1:{health.port}{health.path}"
-    return ["CMD-SHELL", f"wget -q -O /dev/null {url} || curl -fsS -o /dev/null {url} || exit 1"]
 
 
 def _device_requests(gpu: float, driver: str) -> list[docker.ContainerDeviceRequestArgsDict]:

@@ -28,6 +28,8 @@ class Traffic:
     peers: dict[str, list[Peer]] = field(default_factory=dict)
     from_gateway: dict[str, set[int]] = field(default_factory=dict)
     public: dict[str, list[Peer]] = field(default_factory=dict)
+    ingress_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    egress_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def add_workload(
         self, name: str, selector: dict[str, str], peers: tuple[Peer, ...], public_ports: tuple[Peer, ...] = ()
@@ -36,6 +38,13 @@ class Traffic:
         self.peers.setdefault(name, []).extend(peers)
         if public_ports:
             self.public.setdefault(name, []).extend(public_ports)
+
+    def extra_ingress(self, name: str, rule: dict[str, Any]) -> None:
+        """A rule a workload needs beyond the wiring (e.g. from an operator's namespace)."""
+        self.ingress_rules.setdefault(name, []).append(rule)
+
+    def extra_egress(self, name: str, rule: dict[str, Any]) -> None:
+        self.egress_rules.setdefault(name, []).append(rule)
 
     def allow_from_gateway(self, name: str, port: int) -> None:
         self.from_gateway.setdefault(name, set()).add(port)
@@ -104,6 +113,25 @@ def policies(traffic: Traffic, settings: KubernetesSettings, cluster: Cluster) -
             for peer in traffic.peers.get(name, [])
             if peer.name in traffic.selectors
         ]
+        # UDP peers (a TURN relay) answer on the consumer's ephemeral ports: allow the way back.
+        for consumer, peer in traffic.consumers(name):
+            if peer.protocol == "udp":
+                egress_rules.append(
+                    {
+                        "to": [{"podSelector": {"matchLabels": traffic.selectors[consumer]}}],
+                        "ports": [{"protocol": "UDP"}],
+                    }
+                )
+        for peer in traffic.peers.get(name, []):
+            if peer.protocol == "udp" and peer.name in traffic.selectors:
+                ingress.append(
+                    {
+                        "from": [{"podSelector": {"matchLabels": traffic.selectors[peer.name]}}],
+                        "ports": [{"protocol": "UDP"}],
+                    }
+                )
+        ingress += traffic.ingress_rules.get(name, [])
+        egress_rules += traffic.egress_rules.get(name, [])
         spec: dict[str, Any] = {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress", "Egress"]}
         spec["ingress"] = ingress
         spec["egress"] = egress_rules

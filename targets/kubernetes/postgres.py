@@ -199,6 +199,8 @@ def build(
             opts=cluster.opts(parent),
         )
     traffic.add_workload(name, pod_selector, ())
+    if settings.cnpg:
+        _operator_traffic(name, pod_selector, settings, traffic)
     resources: list[pulumi.Resource] = [database]
     if request.backup_schedule != "none":
         resources.append(_backups(request, host, password, context, settings, cluster, traffic, parent, protect))
@@ -211,6 +213,17 @@ def build(
         password=password,
         resources=tuple(resources),
     )
+
+
+def _operator_traffic(name: str, pods: dict[str, str], settings: KubernetesSettings, traffic: Traffic) -> None:
+    """What CloudNativePG needs under default-deny: the operator reaches the instance manager (8000)
+    and Postgres (5432); instances replicate to each other; the instance manager talks to the API server."""
+    operator = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": settings.cnpg_namespace}}}
+    peers = {"podSelector": {"matchLabels": pods}}
+    ports = [{"port": 8000, "protocol": "TCP"}, {"port": 5432, "protocol": "TCP"}]
+    traffic.extra_ingress(name, {"from": [operator, peers], "ports": ports})
+    traffic.extra_egress(name, {"to": [peers], "ports": ports})
+    traffic.extra_egress(name, {"ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]})
 
 
 def _scheduling(request: PostgresRequest) -> Scheduling:
@@ -249,8 +262,10 @@ def _backups(
         opts=cluster.opts(parent),
     )  # fmt: skip
     dump = f"/backups/{request.database}-$(date +%Y%m%dT%H%M%S).dump"
+    # fsGroup makes secret files group-readable and libpq ignores such a password file: use a 0600 copy.
     script = (
         "set -eu; "
+        f"cp {SECRETS_DIR}/pgpass /tmp/pgpass; chmod 600 /tmp/pgpass; export PGPASSFILE=/tmp/pgpass; "
         f'pg_dump -h {host} -U {request.username} -d {request.database} -Fc -f "{dump}"; '
         f"find /backups -name '*.dump' -mtime +{request.backup_retention_days} -delete"
     )
@@ -258,7 +273,7 @@ def _backups(
         name="pg-dump",
         image=POSTGRES_IMAGES[request.version],
         command=("sh", "-c", script),
-        env={"PGPASSFILE": f"{SECRETS_DIR}/pgpass", "PGSSLMODE": "prefer"},
+        env={"PGSSLMODE": "prefer"},
         cpu=0.1,
         memory_mib=256,
         limit_cpu=1.0,

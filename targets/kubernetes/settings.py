@@ -50,6 +50,7 @@ class KubernetesSettings(BaseModel):
     session_persistence: bool = False
     cluster_issuer: str | None = None
     cnpg: bool = False
+    cnpg_namespace: str = "cnpg-system"
     storage_class: str | None = None
     device_plugin_namespace: str = "gpu-operator"
     # Egress beyond the wiring (e.g. to external APIs): CIDRs, default none.

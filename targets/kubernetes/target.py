@@ -56,8 +56,10 @@ class _PoolHandle:
 
 
 def _uid_gid(user: str) -> tuple[int, int]:
+    """Numeric ids (Kubernetes needs numbers; the blueprint allows only numbers or ``root``)."""
     uid, _, gid = user.partition(":")
-    return int(uid), int(gid or uid)
+    number = 0 if uid == "root" else int(uid)
+    return number, int(gid) if gid else number
 
 
 @dataclass
@@ -161,6 +163,7 @@ class KubernetesTarget:
             ),
         }
         workload_opts = self._opts(parent, depends_on=[*request.depends_on, *claims])
+        created_kind = "StatefulSet" if request.volumes else "Deployment"
         if request.volumes:
             # State lives here: a StatefulSet keeps identity; its claims are explicit (protectable) PVCs.
             created: pulumi.Resource = k8s.apps.v1.StatefulSet(
@@ -238,7 +241,7 @@ class KubernetesTarget:
                 metadata=manifest(meta),
                 spec=manifest(
                     {
-                        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": created_kind, "name": name},
                         "minReplicas": max(request.autoscale.min, 1),
                         "maxReplicas": request.autoscale.max,
                         "metrics": [

@@ -1,0 +1,509 @@
+"""ECS services: task definitions, roles, secrets, volumes, services and autoscaling.
+
+A service is prepared in :meth:`Services.prepare` (everything but the ECS
+service itself) and started in :meth:`Services.start`, once the load balancer
+knows its target groups: an ECS service's load balancers are part of it.
+
+- Fargate for CPU pools, with task sizes rounded up to a valid cpu/memory pair;
+  the pool's EC2 capacity provider for GPU pools (awsvpc networking, so every
+  task keeps its own security group), with ``resourceRequirements`` GPU (whole
+  GPUs) or an NVIDIA MPS share (fractions: A10G, L4 and T4 have no MIG).
+- Secrets live in Secrets Manager (encrypted with the stack key) and reach the
+  container as ECS ``secrets``; secret *files* are written by a short-lived
+  init container from those secrets into a task volume at /run/secrets.
+- An execution role that may read exactly the task's secrets and write its log
+  group, and a separate task role with only ECS Exec (dev, staging) and the
+  EFS access its volumes need.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.protocol import SECRETS_DIR, SecretRef, ServiceRequest
+from targets.aws.fargate import task_size
+from targets.aws.firewall import Firewall
+from targets.aws.foundation import Foundation
+from targets.aws.settings import AwsSettings
+from targets.health import health_test
+
+INIT_IMAGE = "public.ecr.aws/docker/library/busybox:1.36.1"
+ASSUME_TASKS = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+GPU_MEMORY_BY_MODEL = {"A10G": 24576, "L4": 23034, "T4": 15360, "A100": 40960, "H100": 81920}
+
+
+@dataclass
+class Prepared:
+    """A service ready to start: its task definition and what the ECS service needs."""
+
+    request: ServiceRequest
+    task_definition: aws.ecs.TaskDefinition
+    security_group: str
+    capacity_provider: pulumi.Input[str] | None
+    port_names: dict[int, str]
+    load_balancers: list[aws.ecs.ServiceLoadBalancerArgsDict] = field(default_factory=list)
+    parent: pulumi.Resource | None = None
+    service: aws.ecs.Service | None = None
+
+
+def _container_command(request: ServiceRequest) -> list[str] | None:
+    if request.command is None and request.args is None:
+        return None
+    return [*(request.command or ()), *(request.args or ())]
+
+
+def _gpu_requirement(request: ServiceRequest, gpu_memory_mib: int | None, model: str | None) -> list[dict[str, Any]]:
+    if request.gpu <= 0:
+        return []
+    if request.gpu >= 1:
+        return [{"type": "GPU", "value": str(int(request.gpu))}]
+    memory = gpu_memory_mib or GPU_MEMORY_BY_MODEL.get(model or "", 0)
+    if not memory:
+        raise ValueError(
+            f"{request.name} asks for {request.gpu:g} GPU on pool {request.pool.name}: set the pool's gpu_memory "
+            "so the MPS share can be sized"
+        )
+    return [
+        {
+            "type": "GPU",
+            "sharingStrategy": {
+                "nvidiaMps": {"memory": int(memory * request.gpu), "maxComputePercent": int(request.gpu * 100)}
+            },
+        }
+    ]
+
+
+@dataclass
+class Services:
+    """Builds the ECS services of a stack."""
+
+    foundation: Foundation
+    firewall: Firewall
+    settings: AwsSettings
+    prepared: dict[str, Prepared] = field(default_factory=dict)
+
+    def prepare(
+        self,
+        request: ServiceRequest,
+        parent: pulumi.Resource,
+        capacity_provider: pulumi.Input[str] | None,
+        gpu_memory_mib: int | None,
+        gpu_model: str | None,
+    ) -> Prepared:
+        """Everything a service needs before the ECS service itself."""
+        f = self.foundation
+        name = request.name
+        opts = f.opts(parent)
+        self.firewall.group(name, parent)
+        self.firewall.https_out(name, parent)
+        for peer in request.peers:
+            if peer.name in self.firewall.groups:
+                for port in peer.ports:
+                    self.firewall.allow(name, peer.name, port, protocol=peer.protocol, parent=parent)
+        logs = f.log_group(name, parent)
+        secret_refs = self._secrets(name, request, parent)
+        file_refs = {
+            file_name: self._secret(f"{name}-file-{file_name.replace('.', '-')}", value, parent)
+            for file_name, value in request.secret_files.items()
+        }
+        execution_role = aws.iam.Role(f"{name}-execution-role", assume_role_policy=ASSUME_TASKS, opts=opts)
+        aws.iam.RolePolicy(
+            f"{name}-execution-policy",
+            role=execution_role.id,
+            policy=pulumi.Output.all(logs.arn, f.kms_key.arn, *secret_refs.values(), *file_refs.values()).apply(
+                lambda values: json.dumps(_execution_policy(values[0], values[1], values[2:]))
+            ),
+            opts=opts,
+        )
+        task_role = aws.iam.Role(f"{name}-task-role", assume_role_policy=ASSUME_TASKS, opts=opts)
+        volumes, efs_mounts = self._volumes(request, task_role, parent)
+        if self.foundation.profile.name != "prod":
+            aws.iam.RolePolicy(
+                f"{name}-exec-policy",
+                role=task_role.id,
+                policy=json.dumps(_exec_policy()),
+                opts=opts,
+            )
+        uses_fargate = capacity_provider is None
+        if uses_fargate:
+            size = task_size(request.limit_cpu, request.limit_memory_mib)
+            if size is None:
+                raise ValueError(
+                    f"{name}: {request.limit_cpu:g} vCPU / {request.limit_memory_mib} MiB exceeds the largest "
+                    "Fargate task (16 vCPU, 120 GiB); place it on an EC2 pool"
+                )
+            cpu, memory = size
+        else:
+            cpu, memory = int(request.limit_cpu * 1024), request.limit_memory_mib
+        port_names = {p.container_port: p.name for p in request.ports}
+        env_names = sorted(request.env)
+        head = 1 + len(env_names)
+        definition = pulumi.Output.all(
+            logs.name, *[request.env[k] for k in env_names], *secret_refs.values(), *file_refs.values()
+        ).apply(
+            lambda values: json.dumps(
+                self._containers(
+                    request,
+                    values[0],
+                    dict(zip(env_names, values[1:head], strict=True)),
+                    dict(zip(secret_refs, values[head : head + len(secret_refs)], strict=True)),
+                    dict(zip(file_refs, values[head + len(secret_refs) :], strict=True)),
+                    gpu_memory_mib,
+                    gpu_model,
+                    efs_mounts,
+                )
+            )
+        )
+        task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=f"{f.prefix}-{name}",
+            cpu=str(cpu),
+            memory=str(memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"] if uses_fargate else ["EC2"],
+            execution_role_arn=execution_role.arn,
+            task_role_arn=task_role.arn,
+            container_definitions=definition,
+            runtime_platform={
+                "operating_system_family": "LINUX",
+                "cpu_architecture": "ARM64" if request.pool.architecture == "arm64" else "X86_64",
+            },
+            volumes=volumes,
+            opts=opts,
+        )
+        prepared = Prepared(request, task_definition, name, capacity_provider, port_names, parent=parent)
+        self.prepared[name] = prepared
+        return prepared
+
+    # -- secrets -----------------------------------------------------------
+    def _secret(self, name: str, value: pulumi.Input[str], parent: pulumi.Resource) -> pulumi.Output[str]:
+        secret = aws.secretsmanager.Secret(
+            f"{name}-secret",
+            name_prefix=f"gpu-platform/{self.foundation.stack}/{name}-",
+            kms_key_id=self.foundation.kms_key.arn,
+            recovery_window_in_days=7 if self.foundation.profile.name == "dev" else 30,
+            opts=self.foundation.opts(parent),
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-secret-value",
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(value),
+            opts=self.foundation.opts(parent),
+        )
+        return secret.arn
+
+    def _secrets(self, name: str, request: ServiceRequest, parent: pulumi.Resource) -> dict[str, pulumi.Output[str]]:
+        refs: dict[str, pulumi.Output[str]] = {}
+        for env_name, value in request.secrets.items():
+            if isinstance(value, SecretRef):
+                refs[env_name] = value.reference
+            else:
+                refs[env_name] = self._secret(f"{name}-{env_name.lower().replace('_', '-')}", value, parent)
+        return refs
+
+    # -- volumes -----------------------------------------------------------
+    def _volumes(
+        self, request: ServiceRequest, task_role: aws.iam.Role, parent: pulumi.Resource
+    ) -> tuple[list[Any], list[tuple[str, str]]]:
+        """Scratch and secrets volumes (task storage) and EFS for state (protected in prod)."""
+        f = self.foundation
+        volumes: list[Any] = [{"name": "scratch"}]
+        if request.secret_files:
+            volumes.append({"name": "secrets"})
+        mounts: list[tuple[str, str]] = []
+        uid, _, gid = request.user.partition(":")
+        for volume in request.volumes:
+            name = f"{request.name}-{volume.name}"
+            protect = pulumi.ResourceOptions(protect=volume.protect, retain_on_delete=volume.protect)
+            filesystem = aws.efs.FileSystem(
+                f"{name}-efs",
+                encrypted=True,
+                kms_key_id=f.kms_key.arn,
+                performance_mode="generalPurpose",
+                throughput_mode="elastic",
+                tags={"Name": f"{f.prefix}-{name}"},
+                opts=pulumi.ResourceOptions.merge(f.opts(parent), protect),
+            )
+            nfs = self.firewall.group(f"{name}-nfs", parent)
+            self.firewall.allow(request.name, f"{name}-nfs", 2049, parent=parent)
+            for index, subnet in enumerate(f.private_subnets):
+                aws.efs.MountTarget(
+                    f"{name}-mount-{index}",
+                    file_system_id=filesystem.id,
+                    subnet_id=subnet.id,
+                    security_groups=[nfs.id],
+                    opts=f.opts(parent),
+                )
+            point = aws.efs.AccessPoint(
+                f"{name}-access-point",
+                file_system_id=filesystem.id,
+                posix_user={"uid": int(uid), "gid": int(gid or uid)},
+                root_directory={
+                    "path": f"/{volume.name}",
+                    "creation_info": {"owner_uid": int(uid), "owner_gid": int(gid or uid), "permissions": "0750"},
+                },
+                opts=f.opts(parent),
+            )
+            aws.iam.RolePolicy(
+                f"{name}-efs-policy",
+                role=task_role.id,
+                policy=pulumi.Output.all(filesystem.arn, point.arn).apply(
+                    lambda arns: json.dumps(_efs_policy(arns[0], arns[1]))
+                ),
+                opts=f.opts(parent),
+            )
+            volumes.append(
+                {
+                    "name": volume.name,
+                    "efs_volume_configuration": {
+                        "file_system_id": filesystem.id,
+                        "transit_encryption": "ENABLED",
+                        "authorization_config": {"access_point_id": point.id, "iam": "ENABLED"},
+                    },
+                }
+            )
+            mounts.append((volume.name, volume.path))
+        return volumes, mounts
+
+    # -- containers --------------------------------------------------------
+    def _containers(
+        self,
+        request: ServiceRequest,
+        log_group: str,
+        env: dict[str, str],
+        secrets: dict[str, str],
+        files: dict[str, str],
+        gpu_memory_mib: int | None,
+        gpu_model: str | None,
+        efs_mounts: list[tuple[str, str]],
+    ) -> list[dict[str, Any]]:
+        """The container definitions (JSON the ECS API takes)."""
+        region = self.settings.region
+        logging = {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": request.name},
+        }
+        writable = request.name in self.settings.writable_root or not request.read_only_root
+        main: dict[str, Any] = {
+            "name": request.name,
+            "image": request.image,
+            "essential": True,
+            "user": request.user,
+            "readonlyRootFilesystem": not writable,
+            "privileged": False,
+            "linuxParameters": {"capabilities": {"drop": ["ALL"]}, "initProcessEnabled": True},
+            "portMappings": [
+                {
+                    "name": p.name,
+                    "containerPort": p.container_port,
+                    "protocol": p.protocol,
+                    **({"appProtocol": _app_protocol(p.app_protocol)} if p.protocol == "tcp" else {}),
+                }
+                for p in request.ports
+            ],
+            "environment": [{"name": k, "value": str(v)} for k, v in sorted(env.items())],
+            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
+            "logConfiguration": logging,
+            "mountPoints": [
+                {"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False},
+                *[{"sourceVolume": n, "containerPath": p, "readOnly": False} for n, p in efs_mounts],
+            ],
+            "resourceRequirements": _gpu_requirement(request, gpu_memory_mib, gpu_model),
+        }
+        command = _container_command(request)
+        if command is not None:
+            main["command"] = command
+        if request.health is not None:
+            main["healthCheck"] = {
+                "command": health_test(request.health),
+                "interval": max(5, request.health.interval_s),
+                "timeout": max(2, min(request.health.timeout_s, 60)),
+                "retries": request.health.retries,
+                "startPeriod": min(request.health.start_period_s, 300),
+            }
+        if not main["resourceRequirements"]:
+            del main["resourceRequirements"]
+        if not files:
+            return [main]
+        main["mountPoints"].append({"sourceVolume": "secrets", "containerPath": SECRETS_DIR, "readOnly": True})
+        main["dependsOn"] = [{"containerName": "secrets-init", "condition": "SUCCESS"}]
+        variables = {f"SECRET_FILE_{i}": name for i, name in enumerate(sorted(files))}
+        script = "umask 077; " + "; ".join(
+            f'printf "%s" "${var}" > {SECRETS_DIR}/{name}' for var, name in variables.items()
+        )
+        init = {
+            "name": "secrets-init",
+            "image": INIT_IMAGE,
+            "essential": False,
+            "user": request.user,
+            "readonlyRootFilesystem": True,
+            "privileged": False,
+            "linuxParameters": {"capabilities": {"drop": ["ALL"]}},
+            "command": ["sh", "-c", script],
+            "secrets": [{"name": var, "valueFrom": files[name]} for var, name in variables.items()],
+            "mountPoints": [{"sourceVolume": "secrets", "containerPath": SECRETS_DIR, "readOnly": False}],
+            "logConfiguration": {**logging, "options": {**logging["options"], "awslogs-stream-prefix": "init"}},
+        }
+        return [init, main]
+
+    # -- start -------------------------------------------------------------
+    def start(self, prepared: Prepared) -> aws.ecs.Service:
+        """The ECS service (after the load balancer attached its target groups)."""
+        f = self.foundation
+        request = prepared.request
+        name = request.name
+        profile = f.profile
+        replicas = request.autoscale.min if request.autoscale else request.replicas
+        if prepared.capacity_provider is not None:
+            strategy: list[Any] = [{"capacity_provider": prepared.capacity_provider, "weight": 1}]
+        elif profile.spot_capacity and not request.volumes:
+            strategy = [
+                {"capacity_provider": "FARGATE", "base": 1, "weight": 0},
+                {"capacity_provider": "FARGATE_SPOT", "weight": 1},
+            ]
+        else:
+            strategy = [{"capacity_provider": "FARGATE", "weight": 1}]
+        connect: aws.ecs.ServiceServiceConnectConfigurationArgsDict = {"enabled": True, "namespace": f.namespace.arn}
+        tcp_ports = [p for p in request.ports if p.protocol == "tcp"]
+        if tcp_ports:
+            connect["services"] = [
+                {
+                    "port_name": p.name,
+                    "discovery_name": f"{name}-{p.name}",
+                    "client_alias": [{"port": p.container_port, "dns_name": name}],
+                }
+                for p in tcp_ports[:1]
+            ]
+        parent = prepared.parent or f
+        service = aws.ecs.Service(
+            f"{name}-service",
+            name=name,
+            cluster=f.cluster.arn,
+            task_definition=prepared.task_definition.arn,
+            desired_count=replicas,
+            capacity_provider_strategies=strategy,
+            network_configuration={
+                "subnets": f.private_subnet_ids,
+                "security_groups": [self.firewall.groups[name].id],
+                "assign_public_ip": False,
+            },
+            load_balancers=prepared.load_balancers,
+            deployment_circuit_breaker={"enable": True, "rollback": True},
+            deployment_maximum_percent=200 if prepared.capacity_provider is None else 100,
+            deployment_minimum_healthy_percent=100 if prepared.capacity_provider is None else 0,
+            enable_execute_command=profile.name != "prod",
+            enable_ecs_managed_tags=True,
+            propagate_tags="SERVICE",
+            service_connect_configuration=connect,
+            health_check_grace_period_seconds=60 if prepared.load_balancers else None,
+            wait_for_steady_state=False,
+            opts=f.opts(parent, depends_on=list(request.depends_on)),
+        )
+        prepared.service = service
+        if request.autoscale is not None:
+            resource_id = pulumi.Output.concat("service/", f.cluster.name, "/", service.name)
+            target = aws.appautoscaling.Target(
+                f"{name}-scaling",
+                min_capacity=max(request.autoscale.min, 1),
+                max_capacity=request.autoscale.max,
+                resource_id=resource_id,
+                scalable_dimension="ecs:service:DesiredCount",
+                service_namespace="ecs",
+                opts=f.opts(parent),
+            )
+            aws.appautoscaling.Policy(
+                f"{name}-cpu-tracking",
+                policy_type="TargetTrackingScaling",
+                resource_id=target.resource_id,
+                scalable_dimension=target.scalable_dimension,
+                service_namespace=target.service_namespace,
+                target_tracking_scaling_policy_configuration={
+                    "predefined_metric_specification": {"predefined_metric_type": "ECSServiceAverageCPUUtilization"},
+                    "target_value": request.autoscale.cpu_percent,
+                    "scale_in_cooldown": 300,
+                    "scale_out_cooldown": 60,
+                },
+                opts=f.opts(parent),
+            )
+        return service
+
+
+def _app_protocol(app_protocol: str) -> str:
+    """ECS Service Connect's appProtocol: grpc for tools, http2, else http."""
+    return {"grpc": "grpc", "http2": "http2"}.get(app_protocol, "http")
+
+
+def _execution_policy(log_group_arn: str, key_arn: str, secret_arns: Any) -> dict[str, Any]:
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "PullImages",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:GetAuthorizationToken",
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchGetImage",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": f"{log_group_arn}:*",
+        },
+    ]
+    arns = sorted({str(a).split(":password::")[0].split(":username::")[0] for a in secret_arns})
+    if arns:
+        statements.append(
+            {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arns}
+        )
+        statements.append({"Sid": "DecryptSecrets", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _exec_policy() -> dict[str, Any]:
+    """ECS Exec (dev and staging only): the SSM session channels."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EcsExec",
+                "Effect": "Allow",
+                "Action": [
+                    "ssmmessages:CreateControlChannel",
+                    "ssmmessages:CreateDataChannel",
+                    "ssmmessages:OpenControlChannel",
+                    "ssmmessages:OpenDataChannel",
+                ],
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+def _efs_policy(filesystem_arn: str, access_point_arn: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "MountThroughAccessPoint",
+                "Effect": "Allow",
+                "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                "Resource": filesystem_arn,
+                "Condition": {"StringEquals": {"elasticfilesystem:AccessPointArn": access_point_arn}},
+            }
+        ],
+    }

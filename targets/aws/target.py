@@ -1,0 +1,232 @@
+"""The AWS target: the Target protocol on ECS (Fargate and G5 capacity), ALB/NLB and RDS with pulumi-aws.
+
+Resources are pulumi-aws resources directly (no awsx: its components are opaque
+under the mock runtime). The foundation (``foundation.py``) is made on first
+use; services are prepared as they come (``services.py``) and started in
+:meth:`AwsTarget.finish`, after the load balancers (``edge.py``) know their
+target groups; prod alarms (``alarms.py``) come last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.protocol import (
+    DatabaseEndpoint,
+    Pool,
+    PoolRequest,
+    PostgresRequest,
+    PublicEndpoint,
+    RouteRequest,
+    ServiceEndpoint,
+    ServiceRequest,
+    TargetContext,
+)
+from targets.aws import alarms, gpu, rds
+from targets.aws.edge import AlbRoute, Edge, network_load_balancer
+from targets.aws.firewall import Firewall
+from targets.aws.foundation import Foundation
+from targets.aws.services import Services
+from targets.aws.settings import AwsPoolSettings, AwsSettings
+from targets.common import random_secret
+
+
+@dataclass(frozen=True)
+class _PoolHandle:
+    settings: AwsPoolSettings
+    capacity_provider: aws.ecs.CapacityProvider | None
+    gpu_memory_mib: int | None
+    gpu_model: str | None
+
+
+@dataclass
+class AwsTarget:
+    """Implements :class:`components.protocol.Target` for AWS."""
+
+    context: TargetContext
+    name: str = "aws"
+    _foundation: Foundation | None = None
+    _firewall: Firewall | None = None
+    _services: Services | None = None
+    _edge: Edge | None = None
+    capacity_providers: list[aws.ecs.CapacityProvider] = field(default_factory=list)
+    restricted: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
+    databases: dict[str, aws.rds.Instance] = field(default_factory=dict)
+    public_balancers: dict[str, list[aws.ecs.ServiceLoadBalancerArgsDict]] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> AwsSettings:
+        assert isinstance(self.context.settings, AwsSettings)
+        return self.context.settings
+
+    @property
+    def foundation(self) -> Foundation:
+        if self._foundation is None:
+            self._foundation = Foundation("aws", self.context, self.settings)
+            self._firewall = Firewall(self._foundation)
+            self._services = Services(self._foundation, self._firewall, self.settings)
+            self._edge = Edge(self._foundation, self._firewall, self.settings, self.context)
+        return self._foundation
+
+    @property
+    def firewall(self) -> Firewall:
+        self.foundation  # noqa: B018 - creates the foundation on first use
+        assert self._firewall is not None
+        return self._firewall
+
+    @property
+    def services(self) -> Services:
+        self.foundation  # noqa: B018
+        assert self._services is not None
+        return self._services
+
+    @property
+    def edge(self) -> Edge:
+        self.foundation  # noqa: B018
+        assert self._edge is not None
+        return self._edge
+
+    # -- pools -------------------------------------------------------------
+    def pool(self, request: PoolRequest, parent: pulumi.Resource) -> Pool:
+        settings = request.settings
+        assert isinstance(settings, AwsPoolSettings)
+        provider = None
+        if (settings.capacity or ("ec2" if request.gpus else "fargate")) == "ec2":
+            provider = gpu.capacity(request, settings, self.foundation, self.firewall, parent)
+            self.capacity_providers.append(provider)
+        handle = _PoolHandle(settings, provider, request.gpu_memory_mib, request.gpu_model)
+        return Pool(request.name, request.gpus, request.architecture, handle)
+
+    # -- services ----------------------------------------------------------
+    def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
+        handle = request.pool.handle
+        assert isinstance(handle, _PoolHandle), f"pool {request.pool.name} was not built by the AWS target"
+        if request.gpu > 0 and handle.capacity_provider is None:
+            raise ValueError(
+                f"{request.name} needs a GPU but pool {request.pool.name} runs on Fargate, which has no GPUs"
+            )
+        provider_name = handle.capacity_provider.name if handle.capacity_provider else None
+        prepared = self.services.prepare(request, parent, provider_name, handle.gpu_memory_mib, handle.gpu_model)
+        for peer in request.peers:
+            for low, high, protocol in self.restricted.get(peer.name, []):
+                self.firewall.allow(request.name, peer.name, low, high, protocol=protocol, parent=parent)
+        ranges = _ranges([p.container_port for p in request.ports if not p.public and p.protocol == "udp"])
+        if ranges:
+            self.restricted[request.name] = [(low, high, "udp") for low, high in ranges]
+        if request.public:
+            public = sorted({p.container_port for p in request.ports if p.public})
+            protocols = {p.container_port: {q.protocol for q in request.ports if q.container_port == p.container_port}
+                         for p in request.ports if p.public}  # fmt: skip
+            ports = [
+                (port, "TCP_UDP" if len(protocols[port]) > 1 else protocols[port].pop().upper()) for port in public
+            ]
+            self.public_balancers[request.name] = network_load_balancer(
+                request.name, request.name, ports, self.edge, parent
+            )
+        return ServiceEndpoint(
+            name=request.name,
+            host=pulumi.Output.from_input(request.name),
+            ports={p.name: p.container_port for p in request.ports},
+            resources=(prepared.task_definition,),
+        )
+
+    # -- routes ------------------------------------------------------------
+    def route(self, request: RouteRequest, parent: pulumi.Resource) -> PublicEndpoint:
+        prepared = self.services.prepared[request.service.name]
+        health = prepared.request.health
+        route = AlbRoute(
+            name=request.name,
+            kind=request.kind,
+            service=request.service.name,
+            port=request.service.ports[request.port],
+            path=request.path,
+            idle_timeout_s=request.idle_timeout_s,
+            sticky=request.sticky,
+            drain_s=request.drain_s,
+            health_path=health.path if health is not None and health.kind == "http" else "/",
+        )
+        self.edge.add(route)
+        del parent
+        return PublicEndpoint(request.name, pulumi.Output.from_input(self.edge.url(route)))
+
+    # -- postgres ----------------------------------------------------------
+    def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint:
+        endpoint = rds.build(request, self.foundation, self.firewall, self.settings, parent)
+        primary = endpoint.resources[0]
+        assert isinstance(primary, aws.rds.Instance)
+        self.databases[request.name] = primary
+        return endpoint
+
+    def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
+        return random_secret(name, length, parent)
+
+    # -- finish ------------------------------------------------------------
+    def finish(self) -> None:
+        """Capacity providers on the cluster, load balancers, then every ECS service, then alarms."""
+        if self._foundation is None:
+            return
+        f = self.foundation
+        aws.ecs.ClusterCapacityProviders(
+            "cluster-capacity",
+            cluster_name=f.cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT", *[p.name for p in self.capacity_providers]],
+            default_capacity_provider_strategies=[{"capacity_provider": "FARGATE", "weight": 1, "base": 0}],
+            opts=f.opts(f),
+        )
+        groups = self.edge.build()
+        for route in self.edge.routes:
+            prepared = self.services.prepared[route.service]
+            prepared.load_balancers.append(
+                {
+                    "target_group_arn": groups[route.name].arn,
+                    "container_name": route.service,
+                    "container_port": route.port,
+                }
+            )
+        for name, entries in self.public_balancers.items():
+            self.services.prepared[name].load_balancers.extend(entries)
+        for prepared in self.services.prepared.values():
+            self.services.start(prepared)
+        if self.context.profile.monitoring == "alerting" and self.settings.alarm_topic_arn:
+            self._alarms(self.settings.alarm_topic_arn)
+
+    def _alarms(self, topic: str) -> None:
+        f = self.foundation
+        edge = self.edge
+        if edge.load_balancer is not None:
+            suffix = edge.load_balancer.arn_suffix
+            alarms.alarm("alb-5xx", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {"LoadBalancer": suffix},
+                         10, topic, f, statistic="Sum")  # fmt: skip
+            alarms.alarm("targets-5xx", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": suffix},
+                         25, topic, f, statistic="Sum")  # fmt: skip
+            for name, group in edge.target_groups.items():
+                alarms.alarm(f"{name}-unhealthy", "AWS/ApplicationELB", "UnHealthyHostCount",
+                             {"LoadBalancer": suffix, "TargetGroup": group.arn_suffix}, 0, topic, f,
+                             statistic="Maximum")  # fmt: skip
+        for name, prepared in self.services.prepared.items():
+            assert prepared.service is not None
+            dimensions = {"ClusterName": f.cluster.name, "ServiceName": prepared.service.name}
+            alarms.alarm(f"{name}-cpu", "AWS/ECS", "CPUUtilization", dimensions, 85, topic, f)
+            alarms.alarm(f"{name}-memory", "AWS/ECS", "MemoryUtilization", dimensions, 85, topic, f)
+        for label, database in self.databases.items():
+            dimensions = {"DBInstanceIdentifier": database.identifier}
+            alarms.alarm(f"{label}-cpu", "AWS/RDS", "CPUUtilization", dimensions, 80, topic, f)
+            alarms.alarm(f"{label}-storage", "AWS/RDS", "FreeStorageSpace", dimensions, 5 * 1024**3, topic, f,
+                         comparison="LessThanThreshold")  # fmt: skip
+
+
+def _ranges(ports: list[int]) -> list[tuple[int, int]]:
+    """Consecutive ports as (low, high) ranges: one rule per range, not per port."""
+    ranges: list[tuple[int, int]] = []
+    for port in sorted(set(ports)):
+        if ranges and port == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], port)
+        else:
+            ranges.append((port, port))
+    return ranges
+
+
+TARGET = AwsTarget
