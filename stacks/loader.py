@@ -17,11 +17,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from stacks import target_checks
 from stacks.errors import ConfigError, Problem, fail
 from stacks.errors_pydantic import problems_from
 from stacks.placement import Placement, place
 from stacks.profiles import PROFILES, Profile
-from stacks.references import HostPort, check_host_ports, check_references, creation_order
+from stacks.references import check_references, creation_order
 from stacks.settings import PROJECT, StackSettings
 from stacks.spec import Blueprint
 from targets import TARGETS, settings_models, stack_requirements
@@ -99,8 +100,9 @@ def load_stack(stack: str, config: Mapping[str, Any]) -> StackSpec:
     )
     if needs:
         raise ConfigError(source, [Problem(key, None, what) for key, what in (n.split("|", 1) for n in needs)])
-    if settings.target == "docker":
-        _check_docker_ports(source, path, blueprint, placement, pool_settings, target_settings)
+    problems = target_checks.check(settings.target, source, path, blueprint, placement, pool_settings, target_settings)
+    if problems:
+        raise ConfigError(f"{path} on the {settings.target} target ({source})", problems)
 
     return StackSpec(
         stack=stack,
@@ -205,39 +207,3 @@ def _validated(source: str, prefix: str, model: type[BaseModel], values: Any) ->
         return model.model_validate(values or {})
     except ValidationError as error:
         raise ConfigError(source, problems_from(error, model, prefix=prefix)) from None
-
-
-def _check_docker_ports(
-    source: str,
-    path: str,
-    blueprint: Blueprint,
-    placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
-) -> None:
-    """On Docker, published ports share their engine: the edge, TURN and services must not collide."""
-    from targets.docker.settings import DockerPoolSettings, DockerSettings
-
-    assert isinstance(target_settings, DockerSettings)
-
-    def host_of(pool: str) -> str:
-        settings = pool_settings[pool]
-        assert isinstance(settings, DockerPoolSettings)
-        return settings.host
-
-    reserved: dict[HostPort, str] = {}
-    edge_pool = target_settings.edge_pool or next(iter(blueprint.pools))
-    if edge_pool not in blueprint.pools:
-        raise fail(source, f"{PROJECT}:docker.edge_pool", edge_pool, f"known pools: {', '.join(blueprint.pools)}")
-    for port in (target_settings.http_port, target_settings.https_port):
-        reserved[(host_of(edge_pool), port, "tcp")] = f"the edge (nginx) on pool {edge_pool}"
-    for name, streaming in blueprint.pixel_streaming.items():
-        host = host_of(placement.pool_of[f"pixel_streaming.{name}.turn"])
-        turn = streaming.turn
-        for proto in ("tcp", "udp"):
-            reserved[(host, turn.listening_port, proto)] = f"pixel_streaming.{name}.turn"
-        for port in range(turn.relay_min_port, turn.relay_max_port + 1):
-            reserved[(host, port, "udp")] = f"pixel_streaming.{name}.turn relay range"
-    problems: list[Problem] = check_host_ports(blueprint, placement.pool_of, host_of, reserved)
-    if problems:
-        raise ConfigError(path, problems)

@@ -4,7 +4,8 @@ A service is prepared in :meth:`Services.prepare` (everything but the ECS
 service itself) and started in :meth:`Services.start`, once the load balancer
 knows its target groups: an ECS service's load balancers are part of it.
 
-- Fargate for CPU pools, with task sizes rounded up to a valid cpu/memory pair;
+- Fargate for CPU pools, the task size being the requests rounded up to a valid
+  cpu/memory pair (on Fargate the size is the reservation; limits matter on EC2);
   the pool's EC2 capacity provider for GPU pools (awsvpc networking, so every
   task keeps its own security group), with ``resourceRequirements`` GPU (whole
   GPUs) or an NVIDIA MPS share (fractions: A10G, L4 and T4 have no MIG).
@@ -138,12 +139,10 @@ class Services:
             )
         uses_fargate = capacity_provider is None
         if uses_fargate:
-            size = task_size(request.limit_cpu, request.limit_memory_mib)
-            if size is None:
-                raise ValueError(
-                    f"{name}: {request.limit_cpu:g} vCPU / {request.limit_memory_mib} MiB exceeds the largest "
-                    "Fargate task (16 vCPU, 120 GiB); place it on an EC2 pool"
-                )
+            # On Fargate the task size is what is reserved and billed: the requests, rounded up to a valid pair
+            # (stacks/target_checks.py has rejected requests no Fargate task can hold).
+            size = task_size(request.cpu, request.memory_mib)
+            assert size is not None, f"{name}: requests exceed the largest Fargate task"
             cpu, memory = size
         else:
             cpu, memory = int(request.limit_cpu * 1024), request.limit_memory_mib
@@ -309,7 +308,7 @@ class Services:
                     "name": p.name,
                     "containerPort": p.container_port,
                     "protocol": p.protocol,
-                    **({"appProtocol": _app_protocol(p.app_protocol)} if p.protocol == "tcp" else {}),
+                    **({"appProtocol": app} if (app := _app_protocol(p.app_protocol)) else {}),
                 }
                 for p in request.ports
             ],
@@ -440,9 +439,9 @@ class Services:
         return service
 
 
-def _app_protocol(app_protocol: str) -> str:
-    """ECS Service Connect's appProtocol: grpc for tools, http2, else http."""
-    return {"grpc": "grpc", "http2": "http2"}.get(app_protocol, "http")
+def _app_protocol(app_protocol: str) -> str | None:
+    """ECS Service Connect's appProtocol (HTTP-family ports only; raw TCP/UDP ports carry none)."""
+    return {"http": "http", "websocket": "http", "http2": "http2", "grpc": "grpc"}.get(app_protocol)
 
 
 def _execution_policy(log_group_arn: str, key_arn: str, secret_arns: Any) -> dict[str, Any]:
