@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         blueprint=spec.blueprint.name,
         targets=[spec.target],
         violations=evaluate(result.resources, spec.profile.name),
+        pools={name: usage.summary() for name, usage in spec.placement.usage.items()},
     )
     if args.render:
         from targets import render

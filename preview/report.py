@@ -10,6 +10,7 @@ from typing import Any
 from preview.mocks import Recorded
 from preview.runner import PreviewResult
 from stacks.settings import PROJECT
+from stacks.units import format_mib
 
 FORMAT_VERSION = 1
 
@@ -33,6 +34,7 @@ class Report:
     blueprint: str
     targets: list[str]
     violations: list[Violation] = field(default_factory=list)
+    pools: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -50,7 +52,7 @@ class Report:
             "resources": [r.to_json() for r in sorted(resources, key=lambda r: r.urn)],
             "outputs": self.result.outputs,
             "violations": [v.__dict__ for v in self.violations],
-            "summary": {"resources": len(resources), "by_type": self.result.by_type()},
+            "summary": {"resources": len(resources), "by_type": self.result.by_type(), "pools": self.pools},
         }
 
     def dumps(self) -> str:
@@ -82,6 +84,24 @@ def _flags(resource: Recorded) -> str:
     return f"  [{'; '.join(flags)}]" if flags else ""
 
 
+def _pool_line(pool: dict[str, Any]) -> str:
+    requests, allowed, limits = pool["requests"], pool["allowed"], pool["limits"]
+    over = pool["overcommit"]
+    text = (
+        f"{pool['workloads']} workloads, {pool['architecture']}; "
+        f"cpu {requests['cpu']:g}/{allowed['cpu']:g}, memory {format_mib(requests['memory_mib'])}/"
+        f"{format_mib(allowed['memory_mib'])}"
+    )
+    if allowed["gpu"]:
+        text += f", gpu {requests['gpu']:g}/{allowed['gpu']}"
+        if pool["capacity"].get("gpu_memory_mib"):
+            text += f" ({format_mib(requests['gpu_memory_mib'])}/{format_mib(pool['capacity']['gpu_memory_mib'])})"
+    text += (
+        f"; limits {limits['cpu']:g} cpu ({over['cpu']:.0%}), {format_mib(limits['memory_mib'])} ({over['memory']:.0%})"
+    )
+    return text
+
+
 def render_tree(report: Report) -> str:
     """A tree of components and their children, counts, verdicts and outputs."""
     result = report.result
@@ -109,6 +129,10 @@ def render_tree(report: Report) -> str:
     lines.append(f"      {len(components)} components, {len(result.resources) - len(components)} provider resources")
     lines += ["", "By type:"]
     lines += [f"    {count:>4}  {token}" for token, count in result.by_type().items()]
+    if report.pools:
+        lines += ["", "Pools (requests against the allocation cap; stated limits against the whole pool):"]
+        for name, pool in report.pools.items():
+            lines.append(f"    {name}: {_pool_line(pool)}")
     lines += ["", f"Policies (pack gpu-platform, {report.environment} config):"]
     if not report.violations:
         lines.append("    no violations")

@@ -27,6 +27,7 @@ class PoolUsage:
     cpu: float = 0.0
     memory_mib: int = 0
     gpu: float = 0.0
+    gpu_memory_mib: int = 0
     limit_cpu: float = 0.0
     limit_memory_mib: int = 0
     members: list[Workload] = field(default_factory=list)
@@ -39,12 +40,19 @@ class PoolUsage:
     def allowed_memory_mib(self) -> int:
         return int(self.pool.memory * self.pool.allocation_cap)
 
+    @property
+    def gpu_memory_capacity_mib(self) -> int | None:
+        """All the pool's cards' memory, when the blueprint states it."""
+        return self.pool.gpus * self.pool.gpu_memory if self.pool.gpu_memory else None
+
     def fits(self, workload: Workload) -> bool:
         r, n = workload.requests, workload.replicas
+        capacity = self.gpu_memory_capacity_mib
         return (
             self.cpu + r.cpu * n <= self.allowed_cpu + 1e-9
             and self.memory_mib + r.memory * n <= self.allowed_memory_mib
             and self.gpu + r.gpu * n <= self.pool.gpus + 1e-9
+            and (capacity is None or self.gpu_memory_mib + (r.gpu_memory or 0) * n <= capacity)
         )
 
     def add(self, workload: Workload) -> None:
@@ -53,6 +61,7 @@ class PoolUsage:
         self.cpu += r.cpu * n
         self.memory_mib += r.memory * n
         self.gpu += r.gpu * n
+        self.gpu_memory_mib += (r.gpu_memory or 0) * n
         self.limit_cpu += limits.cpu * n
         self.limit_memory_mib += limits.memory * n
         self.members.append(workload)
@@ -68,7 +77,32 @@ class PoolUsage:
             )
         if self.gpu > self.pool.gpus + 1e-9:
             over.append(f"gpu {self.gpu:g} units requested > {self.pool.gpus} on the pool")
+        capacity = self.gpu_memory_capacity_mib
+        if capacity is not None and self.gpu_memory_mib > capacity:
+            over.append(f"gpu memory {format_mib(self.gpu_memory_mib)} requested > {format_mib(capacity)} on the cards")
         return over
+
+    def summary(self) -> dict[str, object]:
+        """Requests against the cap and limits against the whole pool (overcommit), for reports."""
+        pool = self.pool
+        return {
+            "architecture": pool.architecture,
+            "allocation_cap": pool.allocation_cap,
+            "workloads": len(self.members),
+            "requests": {
+                "cpu": round(self.cpu, 3),
+                "memory_mib": self.memory_mib,
+                "gpu": round(self.gpu, 3),
+                "gpu_memory_mib": self.gpu_memory_mib,
+            },
+            "allowed": {"cpu": round(self.allowed_cpu, 3), "memory_mib": self.allowed_memory_mib, "gpu": pool.gpus},
+            "capacity": {"cpu": pool.cpu, "memory_mib": pool.memory, "gpu_memory_mib": self.gpu_memory_capacity_mib},
+            "limits": {"cpu": round(self.limit_cpu, 3), "memory_mib": self.limit_memory_mib},
+            "overcommit": {
+                "cpu": round(self.limit_cpu / pool.cpu, 2),
+                "memory": round(self.limit_memory_mib / pool.memory, 2),
+            },
+        }
 
     def largest(self, count: int = 3) -> list[Workload]:
         return sorted(self.members, key=lambda w: w.requests.memory * w.replicas, reverse=True)[:count]

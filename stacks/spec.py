@@ -66,6 +66,14 @@ class Resources(Strict):
     cpu: Cores = 0.25
     memory: MemoryMiB = 256
     gpu: float = Field(default=0, ge=0, le=8)
+    # GPU memory the workload needs on its card(s); the bev seed's "GPU units" are GB of a 10 GB card.
+    gpu_memory: MemoryMiB | None = None
+
+    @model_validator(mode="after")
+    def _gpu_memory_needs_gpu(self) -> Resources:
+        if self.gpu_memory is not None and self.gpu <= 0:
+            raise ValueError("gpu_memory needs gpu (the share of a card, e.g. 0.65 for 6.5 GB of a 10 GB card)")
+        return self
 
     @field_validator("gpu")
     @classmethod

@@ -129,3 +129,32 @@ def test_limits_are_summed_separately_from_requests() -> None:
     )
     big = placement.usage["big"]
     assert (big.memory_mib, big.limit_memory_mib) == (1024, 8192)
+
+
+def test_gpu_memory_is_checked_against_the_cards() -> None:
+    """The bev seed counts GPU in GB of a 10 GB card: 6.5 + 4 GB do not fit one card."""
+    pools = {"thanos": {"cpu": 24, "memory": "64Gi", "gpus": 1, "gpu_memory": "10Gi"}}
+    services = {
+        "a": _svc("1Gi", gpu=0.65, pool="thanos")
+        | {"requests": {"cpu": 1, "memory": "1Gi", "gpu": 0.3, "gpu_memory": "6.5Gi"}},
+        "b": _svc("1Gi", gpu=0.3, pool="thanos")
+        | {"requests": {"cpu": 1, "memory": "1Gi", "gpu": 0.3, "gpu_memory": "4Gi"}},
+    }
+    with pytest.raises(ConfigError) as caught:
+        place(_blueprint(services, pools), "bp.yaml")
+    assert "gpu memory 10.5Gi requested > 10Gi on the cards" in caught.value.message
+
+
+def test_gpu_memory_needs_a_gpu_share() -> None:
+    with pytest.raises(ValueError, match="gpu_memory needs gpu"):
+        Blueprint.model_validate(
+            {"name": "p", "pools": {"g": {"cpu": 1, "memory": "1Gi"}},
+             "services": {"a": _svc("1Gi") | {"requests": {"gpu_memory": "2Gi"}}}}
+        )  # fmt: skip
+
+
+def test_pool_summary_reports_overcommit_of_stated_limits() -> None:
+    placement = place(_blueprint({"a": _svc("1Gi", pool="small", limits={"cpu": 4, "memory": "8Gi"})}), "bp")
+    summary = placement.usage["small"].summary()
+    assert summary["requests"] == {"cpu": 0.5, "memory_mib": 1024, "gpu": 0.0, "gpu_memory_mib": 0}
+    assert summary["overcommit"] == {"cpu": 2.0, "memory": 2.0}
