@@ -20,8 +20,9 @@ class Problem:
     allowed: str
 
     def render(self) -> str:
-        shown = _show(self.value)
-        return f"{self.path}: {shown} is not allowed; {self.allowed}"
+        if self.value is None:
+            return f"{self.path} is not set; {self.allowed}"
+        return f"{self.path}: {_show(self.value)} is not allowed; {self.allowed}"
 
 
 class ConfigError(Exception):

@@ -331,7 +331,7 @@ CASES = [
     Case(
         "prod-on-docker-without-tls",
         path="gpu-platform:tls",
-        value=repr(None),
+        value="is not set",
         allowed=("CA-issued TLS", "gpu-platform:tls.certificate", "gpu-platform:tls.private_key"),
         settings={"environment": "prod"},
     ),
