@@ -76,11 +76,14 @@ def check_host_ports(
     pool_of: dict[str, str],
     host_of: Callable[[str], str],
     reserved: dict[HostPort, str] | None = None,
+    publish_all: bool = False,
 ) -> list[Problem]:
     """Two workloads may not publish one host port on the same engine.
 
     ``host_of`` maps a pool name to its engine (pools on one engine share ports);
-    ``reserved`` holds ports the target itself publishes (edge listeners, TURN).
+    ``reserved`` holds ports the target itself publishes (edge listeners, TURN);
+    ``publish_all`` counts every container port as published (Docker stacks that
+    span engines publish all ports on each host's private address).
     """
     taken: dict[HostPort, str] = dict(reserved or {})
     problems = []
@@ -89,17 +92,19 @@ def check_host_ports(
         if pool is None:
             continue
         for index, port in enumerate(workload.ports):
-            if port.host_port is None:
+            published = port.host_port or (port.container_port if publish_all else None)
+            if published is None:
                 continue
-            slot = (host_of(pool), port.host_port, port.protocol)
-            where = f"{workload.key}.ports[{index}].host_port"
+            slot = (host_of(pool), published, port.protocol)
+            where = f"{workload.key}.ports[{index}]" + (".host_port" if port.host_port else ".container_port")
             if slot in taken:
                 problems.append(
                     Problem(
                         where,
-                        port.host_port,
-                        f"host port {port.host_port}/{port.protocol} on {slot[0]} is already published by "
-                        f"{taken[slot]}; pick a free port",
+                        published,
+                        f"host port {published}/{port.protocol} on {slot[0]} is already published by "
+                        f"{taken[slot]}; pick a free port"
+                        + (" (a stack spanning Docker engines publishes every container port)" if publish_all else ""),
                     )
                 )
             else:

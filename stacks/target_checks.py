@@ -51,7 +51,22 @@ def _docker(
             reserved[(host, turn.listening_port, proto)] = f"pixel_streaming.{name}.turn"
         for port in range(turn.relay_min_port, turn.relay_max_port + 1):
             reserved[(host, port, "udp")] = f"pixel_streaming.{name}.turn relay range"
-    return check_host_ports(blueprint, placement.pool_of, host_of, reserved)
+    engines = {host_of(pool) for pool in blueprint.pools}
+    problems: list[Problem] = []
+    if len(engines) > 1:
+        for pool in blueprint.pools:
+            settings = pool_settings[pool]
+            assert isinstance(settings, DockerPoolSettings)
+            if settings.advertised_address == "127.0.0.1":
+                problems.append(
+                    Problem(
+                        f"pools.{pool}.targets.docker.address",
+                        None,
+                        f"the stack spans {len(engines)} Docker engines, so other hosts must reach pool {pool!r} "
+                        f"({settings.host}): give the private address they reach it on",
+                    )
+                )
+    return problems + check_host_ports(blueprint, placement.pool_of, host_of, reserved, publish_all=len(engines) > 1)
 
 
 def _aws(

@@ -60,7 +60,7 @@ def workloads(blueprint: Blueprint) -> list[Workload]:
                 replicas=1,
                 pool=database.pool,
                 architectures=("amd64", "arm64"),
-                ports=(),
+                ports=(PortSpec(name="postgres", container_port=5432, app_protocol="tcp"),),
             )
         )
     for name, fleet in blueprint.grpc_tool_fleets.items():

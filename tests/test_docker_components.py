@@ -269,7 +269,7 @@ class TestGpuNode:
                 "architecture": "arm64",
                 "targets": {"docker": {"host": "ssh://ops@oracle1"}},
             },
-            "starlord": {"cpu": 8, "memory": "32Gi"},
+            "starlord": {"cpu": 8, "memory": "32Gi", "targets": {"docker": {"address": "10.0.0.3"}}},
         }
         path = write_blueprint(
             tmp_path, {"name": "nodes", "pools": pools, "services": {"api": {**API, "pool": "oracle1"}}}
@@ -286,3 +286,46 @@ class TestGpuNode:
         assert api.provider is not None
         assert api.provider.endswith("::oracle1-engine")
         assert result.named("api-image").inputs["platform"] == "linux/arm64"
+
+
+class TestAcrossEngines:
+    """Pools on several engines: every port is published on the host's private address, peers get /etc/hosts."""
+
+    @pytest.fixture
+    def result(self, run: Runner, tmp_path: Path) -> PreviewResult:
+        pools = {
+            "thanos": {"cpu": 24, "memory": "64Gi",
+                       "targets": {"docker": {"host": "ssh://ops@thanos", "address": "10.0.0.1"}}},
+            "oracle1": {"cpu": 4, "memory": "24Gi", "architecture": "arm64",
+                        "targets": {"docker": {"host": "ssh://ops@oracle1", "address": "10.0.0.2"}}},
+        }  # fmt: skip
+        blueprint = {
+            "name": "spread",
+            "pools": pools,
+            "databases": {"db": {"pool": "thanos"}},
+            "services": {"api": {**API, "pool": "oracle1", "uses": ["db"], "route": {"path": "/"}}},
+        }
+        return run("dev", blueprint=write_blueprint(tmp_path, blueprint))
+
+    def test_consumer_reaches_the_database_on_the_other_host(self, result: PreviewResult) -> None:
+        api = containers(result)["dev-api"]
+        assert {"host": "db", "ip": "10.0.0.1"} in api.inputs["hosts"]
+        db = containers(result)["dev-db"]
+        assert db.inputs["ports"] == [{"internal": 5432, "external": 5432, "ip": "10.0.0.1", "protocol": "tcp"}]
+
+    def test_edge_reaches_routed_services_on_other_hosts(self, result: PreviewResult) -> None:
+        edge = containers(result)["dev-edge"]  # the edge runs on the first pool (thanos)
+        assert {"host": "api", "ip": "10.0.0.2"} in edge.inputs["hosts"]
+        api = containers(result)["dev-api"]
+        assert api.inputs["ports"][0]["ip"] == "10.0.0.2"
+
+    def test_a_host_without_an_address_is_a_config_error(self, run: Runner, tmp_path: Path) -> None:
+        import pulumi
+
+        pools = {
+            "a": {"cpu": 4, "memory": "8Gi", "targets": {"docker": {"host": "ssh://ops@a"}}},
+            "b": {"cpu": 4, "memory": "8Gi"},
+        }
+        path = write_blueprint(tmp_path, {"name": "x", "pools": pools, "services": {"api": API}})
+        with pytest.raises(pulumi.RunError, match=r"pools\.b\.targets\.docker\.address is not set"):
+            run("dev", blueprint=path)

@@ -56,6 +56,8 @@ class ContainerSpec:
     read_only_root: bool = True
     tmpfs_paths: Sequence[str] = ("/tmp",)
     volumes: Sequence[tuple[docker.Volume, VolumeRequest]] = ()
+    # (name, address) entries for /etc/hosts: peers on other engines, reached on their published ports.
+    hosts: Sequence[tuple[str, str]] = ()
     depends_on: Sequence[pulumi.Resource] = ()
     log_max_size: str = "10m"
     log_max_files: int = 3
@@ -141,6 +143,7 @@ def container(
         wait=False,
         ports=ports,
         networks_advanced=[{"name": spec.engine.network.name, "aliases": [spec.alias]}],
+        hosts=[{"host": host, "ip": ip} for host, ip in sorted(spec.hosts)],
         volumes=[{"volume_name": volume.name, "container_path": request.path} for volume, request in spec.volumes],
         log_driver="json-file",
         log_opts={"max-size": spec.log_max_size, "max-file": str(spec.log_max_files)},

@@ -92,6 +92,7 @@ class Edge(pulumi.ComponentResource):
         context: TargetContext,
         labels: dict[str, str],
         depends_on: Sequence[pulumi.Resource],
+        hosts: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__("gpu-platform:docker:Edge", name, None, pulumi.ResourceOptions())
         settings = context.settings
@@ -128,6 +129,7 @@ class Edge(pulumi.ComponentResource):
                 health=HealthRequest(kind="http", port=HTTP_PORT, path="/healthz", start_period_s=5),
                 user=images.NGINX_USER,
                 tmpfs_paths=("/tmp",),
+                hosts=hosts,
                 depends_on=depends_on,
                 log_max_size=settings.log_max_size,
                 log_max_files=settings.log_max_files,

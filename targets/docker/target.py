@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pulumi
 import pulumi_docker as docker
@@ -23,6 +23,7 @@ from components.protocol import (
     HealthRequest,
     Pool,
     PoolRequest,
+    PortRequest,
     PostgresRequest,
     PublicEndpoint,
     RouteRequest,
@@ -55,6 +56,32 @@ class DockerTarget:
     _networks: dict[str, docker.Network] = field(default_factory=dict)
     _pools: dict[str, Pool] = field(default_factory=dict)
     _upstream_resources: list[pulumi.Resource] = field(default_factory=list)
+    # Which pool's settings each workload landed on (for wiring across engines).
+    _placed: dict[str, DockerPoolSettings] = field(default_factory=dict)
+
+    @property
+    def spans_engines(self) -> bool:
+        """True when pools sit on more than one engine: every port is then published on each host's address."""
+        return len(self._networks) > 1
+
+    def _published(self, ports: tuple[PortRequest, ...]) -> tuple[PortRequest, ...]:
+        if not self.spans_engines:
+            return ports
+        return tuple(replace(p, host_port=p.host_port or p.container_port) for p in ports)
+
+    def _bind(self, settings: DockerPoolSettings, public: bool) -> str:
+        if public:
+            return "0.0.0.0"
+        return settings.advertised_address if self.spans_engines else "127.0.0.1"
+
+    def _hosts(self, settings: DockerPoolSettings, names: list[str]) -> list[tuple[str, str]]:
+        """/etc/hosts entries for the named workloads that run on another engine than ``settings``."""
+        entries = []
+        for name in names:
+            other = self._placed.get(name)
+            if other is not None and other.host != settings.host:
+                entries.append((name, other.advertised_address))
+        return entries
 
     @property
     def settings(self) -> DockerSettings:
@@ -120,6 +147,8 @@ class DockerTarget:
             env[f"{env_name}_FILE"] = f"{SECRETS_DIR}/{file_name}"
         replicas = request.autoscale.min if request.autoscale else request.replicas
         image = pull(f"{request.name}-image", request.image, engine, parent)
+        self._placed[request.name] = handle.settings
+        hosts = self._hosts(handle.settings, [peer.name for peer in request.peers])
         created: list[pulumi.Resource] = []
         for index in range(1, max(replicas, 1) + 1):
             suffix = "" if replicas == 1 else f"-{index}"
@@ -132,8 +161,9 @@ class DockerTarget:
                     engine=engine,
                     labels=self._labels(request.name),
                     # Several replicas cannot publish one host port: only the first does.
-                    ports=request.ports if index == 1 else (),
-                    bind_address="0.0.0.0" if request.public else "127.0.0.1",
+                    ports=self._published(request.ports) if index == 1 else (),
+                    bind_address=self._bind(handle.settings, request.public),
+                    hosts=hosts,
                     command=_command(request),
                     env=env,
                     secret_files=secret_files,
@@ -190,7 +220,9 @@ class DockerTarget:
 
     # -- postgres ----------------------------------------------------------
     def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint:
-        engine = _handle(request.pool).engine
+        handle = _handle(request.pool)
+        engine = handle.engine
+        self._placed[request.name] = handle.settings
         password = self.secret(f"{request.name}-password", 32, parent)
         data = volume(
             f"{request.name}-data",
@@ -208,6 +240,8 @@ class DockerTarget:
                 image=image,
                 engine=engine,
                 labels=self._labels(request.name),
+                ports=self._published((PortRequest("postgres", 5432, app_protocol="tcp"),)),
+                bind_address=self._bind(handle.settings, public=False),
                 env={
                     "POSTGRES_DB": request.database,
                     "POSTGRES_USER": request.username,
@@ -309,10 +343,12 @@ class DockerTarget:
         if not self.routes:
             return
         edge_pool = self.settings.edge_pool or next(iter(self._pools))
+        handle = _handle(self._pools[edge_pool])
         Edge(
             "edge",
             routes=self.routes,
-            engine=_handle(self._pools[edge_pool]).engine,
+            engine=handle.engine,
+            hosts=self._hosts(handle.settings, [route.host for route in self.routes]),
             context=self.context,
             labels=self._labels("edge"),
             depends_on=self._upstream_resources,
