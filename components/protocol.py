@@ -211,6 +211,33 @@ class RouteRequest:
     sticky: bool = False
     drain_s: int = 30
 
+    def resolve(self) -> ResolvedRoute:
+        """The route with its service's name and port number filled in."""
+        return ResolvedRoute(
+            name=self.name,
+            kind=self.kind,
+            service=self.service.name,
+            port=self.service.ports[self.port],
+            path=self.path,
+            idle_timeout_s=self.idle_timeout_s,
+            sticky=self.sticky,
+            drain_s=self.drain_s,
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedRoute:
+    """A route as an edge (nginx, Gateway, ALB) needs it: the service by name and the port by number."""
+
+    name: str
+    kind: RouteKind
+    service: str
+    port: int
+    path: str
+    idle_timeout_s: int
+    sticky: bool
+    drain_s: int
+
 
 @dataclass(frozen=True)
 class PublicEndpoint:

@@ -22,28 +22,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.protocol import RouteKind, TargetContext
+from components.protocol import ResolvedRoute, TargetContext
 from targets.aws.firewall import Firewall
 from targets.aws.foundation import Foundation
 from targets.aws.settings import AwsSettings
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 GRPC_HEALTH = "/grpc.health.v1.Health/Check"
-
-
-@dataclass(frozen=True)
-class AlbRoute:
-    """A route as the ALB needs it."""
-
-    name: str
-    kind: RouteKind
-    service: str
-    port: int
-    path: str
-    idle_timeout_s: int
-    sticky: bool
-    drain_s: int
-    health_path: str
 
 
 @dataclass
@@ -54,7 +39,8 @@ class Edge:
     firewall: Firewall
     settings: AwsSettings
     context: TargetContext
-    routes: list[AlbRoute] = field(default_factory=list)
+    routes: list[ResolvedRoute] = field(default_factory=list)
+    health_paths: dict[str, str] = field(default_factory=dict)
     target_groups: dict[str, aws.lb.TargetGroup] = field(default_factory=dict)
     load_balancer: aws.lb.LoadBalancer | None = None
     _logs: aws.s3.Bucket | None = None
@@ -67,23 +53,25 @@ class Edge:
     def tls(self) -> bool:
         return self.settings.certificate_arn is not None
 
-    def hostname(self, route: AlbRoute) -> str:
+    def hostname(self, route: ResolvedRoute) -> str:
         return f"{route.name}.{self.domain}" if route.kind == "grpc" else self.domain
 
-    def url(self, route: AlbRoute) -> str:
+    def url(self, route: ResolvedRoute) -> str:
         host = self.hostname(route)
         if route.kind == "grpc":
             return f"grpcs://{host}:443"
         scheme = {"websocket": "wss" if self.tls else "ws"}.get(route.kind, "https" if self.tls else "http")
         return f"{scheme}://{host}{route.path}"
 
-    def add(self, route: AlbRoute) -> None:
+    def add(self, route: ResolvedRoute, health_path: str) -> None:
+        """A route, and the HTTP path its target group checks (gRPC routes use grpc.health.v1)."""
         if route.kind == "grpc" and not self.tls:
             raise ValueError(
                 f"route {route.name} is gRPC, which an ALB serves only over HTTPS (HTTP/2): "
                 "set gpu-platform:aws.certificate_arn"
             )
         self.routes.append(route)
+        self.health_paths[route.name] = health_path
 
     def build(self) -> dict[str, aws.lb.TargetGroup]:
         """Load balancer, listeners, target groups and rules; returns target groups by route name."""
@@ -143,11 +131,11 @@ class Edge:
             self._waf(alb, opts)
         return self.target_groups
 
-    def _target_group(self, route: AlbRoute, opts: pulumi.ResourceOptions) -> aws.lb.TargetGroup:
+    def _target_group(self, route: ResolvedRoute, opts: pulumi.ResourceOptions) -> aws.lb.TargetGroup:
         grpc = route.kind == "grpc"
         health: aws.lb.TargetGroupHealthCheckArgsDict = {
             "enabled": True,
-            "path": GRPC_HEALTH if grpc else route.health_path,
+            "path": GRPC_HEALTH if grpc else self.health_paths[route.name],
             "matcher": "0" if grpc else "200-399",
             "protocol": "HTTP",
             "interval": 15,

@@ -26,7 +26,7 @@ from components.protocol import (
     TargetContext,
 )
 from targets.aws import alarms, gpu, rds
-from targets.aws.edge import AlbRoute, Edge, network_load_balancer
+from targets.aws.edge import Edge, network_load_balancer
 from targets.aws.firewall import Firewall
 from targets.aws.foundation import Foundation
 from targets.aws.services import Services
@@ -137,18 +137,8 @@ class AwsTarget:
     def route(self, request: RouteRequest, parent: pulumi.Resource) -> PublicEndpoint:
         prepared = self.services.prepared[request.service.name]
         health = prepared.request.health
-        route = AlbRoute(
-            name=request.name,
-            kind=request.kind,
-            service=request.service.name,
-            port=request.service.ports[request.port],
-            path=request.path,
-            idle_timeout_s=request.idle_timeout_s,
-            sticky=request.sticky,
-            drain_s=request.drain_s,
-            health_path=health.path if health is not None and health.kind == "http" else "/",
-        )
-        self.edge.add(route)
+        route = request.resolve()
+        self.edge.add(route, health.path if health is not None and health.kind == "http" else "/")
         del parent
         return PublicEndpoint(request.name, pulumi.Output.from_input(self.edge.url(route)))
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pulumi
 
-from components.protocol import HealthRequest, PortRequest, RouteKind, TargetContext
+from components.protocol import HealthRequest, PortRequest, ResolvedRoute, TargetContext
 from targets.docker import images
 from targets.docker.containers import ContainerSpec, Engine, container
 from targets.docker.nginx import EdgeConfig, GrpcListener, Location, Upstream, render_nginx_conf
@@ -29,24 +28,11 @@ HTTP_PORT = 8080
 HTTPS_PORT = 8443
 
 
-@dataclass(frozen=True)
-class EdgeRoute:
-    """A route as the edge needs it: where to send which path, and how."""
-
-    name: str
-    kind: RouteKind
-    host: str
-    port: int
-    path: str
-    idle_timeout_s: int
-    sticky: bool
-
-
-def _upstream_name(route: EdgeRoute) -> str:
+def _upstream_name(route: ResolvedRoute) -> str:
     return re.sub(r"[^a-z0-9_]", "_", route.name.lower())
 
 
-def edge_config(routes: Sequence[EdgeRoute], context: TargetContext, key_path: str) -> EdgeConfig:
+def edge_config(routes: Sequence[ResolvedRoute], context: TargetContext, key_path: str) -> EdgeConfig:
     """The nginx model for a set of routes under a profile (pure: used by tests and render)."""
     profile = context.profile
     upstreams: list[Upstream] = []
@@ -55,7 +41,9 @@ def edge_config(routes: Sequence[EdgeRoute], context: TargetContext, key_path: s
     for route in routes:
         name = _upstream_name(route)
         upstreams.append(
-            Upstream(name=name, servers=(f"{route.host}:{route.port}",), sticky=route.sticky, grpc=route.kind == "grpc")
+            Upstream(
+                name=name, servers=(f"{route.service}:{route.port}",), sticky=route.sticky, grpc=route.kind == "grpc"
+            )
         )
         if route.kind == "grpc":
             listeners.append(GrpcListener(port=route.port, upstream=name))
@@ -87,7 +75,7 @@ class Edge(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        routes: Sequence[EdgeRoute],
+        routes: Sequence[ResolvedRoute],
         engine: Engine,
         context: TargetContext,
         labels: dict[str, str],

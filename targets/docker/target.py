@@ -26,6 +26,7 @@ from components.protocol import (
     PortRequest,
     PostgresRequest,
     PublicEndpoint,
+    ResolvedRoute,
     RouteRequest,
     ServiceEndpoint,
     ServiceRequest,
@@ -36,7 +37,7 @@ from components.protocol import (
 from targets.common import random_secret
 from targets.docker import images
 from targets.docker.containers import ContainerSpec, Engine, container, pull, volume
-from targets.docker.edge import Edge, EdgeRoute
+from targets.docker.edge import Edge
 from targets.docker.settings import DockerPoolSettings, DockerSettings
 
 
@@ -52,7 +53,7 @@ class DockerTarget:
 
     context: TargetContext
     name: str = "docker"
-    routes: list[EdgeRoute] = field(default_factory=list)
+    routes: list[ResolvedRoute] = field(default_factory=list)
     _networks: dict[str, docker.Network] = field(default_factory=dict)
     _pools: dict[str, Pool] = field(default_factory=dict)
     _upstream_resources: list[pulumi.Resource] = field(default_factory=list)
@@ -195,19 +196,11 @@ class DockerTarget:
 
     # -- routes ------------------------------------------------------------
     def route(self, request: RouteRequest, parent: pulumi.Resource) -> PublicEndpoint:
-        edge_route = EdgeRoute(
-            name=request.name,
-            kind=request.kind,
-            host=request.service.name,
-            port=request.service.ports[request.port],
-            path=request.path,
-            idle_timeout_s=request.idle_timeout_s,
-            sticky=request.sticky,
-        )
+        edge_route = request.resolve()
         self.routes.append(edge_route)
         return PublicEndpoint(name=request.name, url=pulumi.Output.from_input(self._url(edge_route)))
 
-    def _url(self, route: EdgeRoute) -> str:
+    def _url(self, route: ResolvedRoute) -> str:
         host = self.context.domain or "localhost"
         tls = self.context.profile.tls != "off"
         if route.kind == "grpc":
@@ -348,7 +341,7 @@ class DockerTarget:
             "edge",
             routes=self.routes,
             engine=handle.engine,
-            hosts=self._hosts(handle.settings, [route.host for route in self.routes]),
+            hosts=self._hosts(handle.settings, [route.service for route in self.routes]),
             context=self.context,
             labels=self._labels("edge"),
             depends_on=self._upstream_resources,

@@ -14,13 +14,12 @@ common proto package, and hostnames keep each GRPCRoute unambiguous.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.protocol import RouteKind, TargetContext
+from components.protocol import ResolvedRoute, TargetContext
 from targets.kubernetes.cluster import Cluster
 from targets.kubernetes.pods import labels, manifest
 from targets.kubernetes.settings import KubernetesSettings
@@ -30,24 +29,11 @@ TLS_SECRET = "gateway-tls"
 API = "gateway.networking.k8s.io/v1"
 
 
-@dataclass(frozen=True)
-class Route:
-    """A route as the Gateway needs it."""
-
-    name: str
-    kind: RouteKind
-    service: str
-    port: int
-    path: str
-    sticky: bool
-    idle_timeout_s: int
-
-
 def domain(context: TargetContext) -> str:
     return context.domain or f"{context.stack}.gpu-platform.local"
 
 
-def hostname(route: Route, context: TargetContext) -> str:
+def hostname(route: ResolvedRoute, context: TargetContext) -> str:
     return f"{route.name}.{domain(context)}" if route.kind == "grpc" else domain(context)
 
 
@@ -55,7 +41,7 @@ def tls(context: TargetContext) -> bool:
     return context.profile.tls != "off"
 
 
-def url(route: Route, context: TargetContext) -> str:
+def url(route: ResolvedRoute, context: TargetContext) -> str:
     secure = tls(context)
     if route.kind == "grpc":
         return f"{'grpcs' if secure else 'grpc'}://{hostname(route, context)}:{443 if secure else 80}"
@@ -68,7 +54,11 @@ def _parent(context: TargetContext) -> list[dict[str, Any]]:
 
 
 def route_resource(
-    route: Route, context: TargetContext, settings: KubernetesSettings, cluster: Cluster, parent: pulumi.Resource
+    route: ResolvedRoute,
+    context: TargetContext,
+    settings: KubernetesSettings,
+    cluster: Cluster,
+    parent: pulumi.Resource,
 ) -> k8s.apiextensions.CustomResource:
     """The HTTPRoute or GRPCRoute for one route."""
     name = f"{route.name}-route"
@@ -97,7 +87,9 @@ def route_resource(
     )
 
 
-def gateway(routes: Sequence[Route], context: TargetContext, settings: KubernetesSettings, cluster: Cluster) -> None:
+def gateway(
+    routes: Sequence[ResolvedRoute], context: TargetContext, settings: KubernetesSettings, cluster: Cluster
+) -> None:
     """The Gateway with HTTP (and HTTPS with a cert-manager certificate when the profile wants TLS)."""
     ns = cluster.namespace_name
     opts = cluster.opts(cluster)

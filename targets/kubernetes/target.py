@@ -27,6 +27,7 @@ from components.protocol import (
     PoolRequest,
     PostgresRequest,
     PublicEndpoint,
+    ResolvedRoute,
     RouteRequest,
     ServiceEndpoint,
     ServiceRequest,
@@ -70,7 +71,7 @@ class KubernetesTarget:
     name: str = "kubernetes"
     _cluster: Cluster | None = None
     traffic: network.Traffic = field(default_factory=network.Traffic)
-    routes: list[gateway.Route] = field(default_factory=list)
+    routes: list[ResolvedRoute] = field(default_factory=list)
 
     @property
     def settings(self) -> KubernetesSettings:
@@ -270,15 +271,7 @@ class KubernetesTarget:
 
     # -- routes ------------------------------------------------------------
     def route(self, request: RouteRequest, parent: pulumi.Resource) -> PublicEndpoint:
-        route = gateway.Route(
-            name=request.name,
-            kind=request.kind,
-            service=request.service.name,
-            port=request.service.ports[request.port],
-            path=request.path,
-            sticky=request.sticky,
-            idle_timeout_s=request.idle_timeout_s,
-        )
+        route = request.resolve()
         self.routes.append(route)
         gateway.route_resource(route, self.context, self.settings, self.cluster, parent)
         self.traffic.allow_from_gateway(request.service.name, route.port)
