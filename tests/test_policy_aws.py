@@ -619,13 +619,6 @@ FAILURES = [
         id="access-logs-no-bucket",
     ),
     pytest.param(
-        "gpu-platform-aws-alb-access-logs",
-        LOAD_BALANCER,
-        mutate(mutate(ALB_OK, "loadBalancerType", "network"), "accessLogs", ...),
-        ("accessLogs.enabled unset",),
-        id="access-logs-nlb",
-    ),
-    pytest.param(
         "gpu-platform-aws-alb-deletion-protection",
         LOAD_BALANCER,
         mutate(ALB_OK, "enableDeletionProtection", False),

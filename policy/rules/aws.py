@@ -377,15 +377,15 @@ def alb_http_redirect(subject: Subject) -> Iterator[str]:
 
 @resource_rule(
     "gpu-platform-aws-alb-access-logs",
-    "Application and network load balancers must write access logs to a bucket.",
+    "Application load balancers must write access logs to a bucket.",
     "medium",
     "Security Hub ELB.5 / CKV_AWS_91",
     [LOAD_BALANCER],
 )
 def alb_access_logs(subject: Subject) -> Iterator[str]:
     props = subject.props
-    if _lb_type(props) not in ("application", "network"):
-        return  # gateway load balancers have no access logs
+    if _lb_type(props) != "application":
+        return  # an NLB logs only TLS listeners and a gateway LB none: ELB.5 covers application LBs
     logs = _block(props, "accessLogs")
     if not _truthy(logs.get("enabled")):
         yield f"load balancer {subject.name} has accessLogs.enabled {_shown(logs.get('enabled'))}; set it true"

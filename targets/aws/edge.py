@@ -41,6 +41,8 @@ class Edge:
     context: TargetContext
     routes: list[ResolvedRoute] = field(default_factory=list)
     health_paths: dict[str, str] = field(default_factory=dict)
+    # NLBs for public non-HTTP workloads, with their target groups (for alarms).
+    network_groups: dict[str, tuple[aws.lb.LoadBalancer, dict[int, aws.lb.TargetGroup]]] = field(default_factory=dict)
     target_groups: dict[str, aws.lb.TargetGroup] = field(default_factory=dict)
     load_balancer: aws.lb.LoadBalancer | None = None
     _logs: aws.s3.Bucket | None = None
@@ -323,7 +325,8 @@ def network_load_balancer(
     """An internet-facing NLB for a public non-HTTP workload (TURN); returns the ECS load_balancers entries.
 
     Its security group admits the world on exactly the public ports and is
-    tagged ``gpu-platform:role: turn`` for the policy pack.
+    tagged ``gpu-platform:role: turn`` for the policy pack. No access logs: an
+    NLB writes them only for TLS listeners, and TURN's are UDP/TCP.
     """
     f, firewall = edge.foundation, edge.firewall
     opts = f.opts(parent)
@@ -341,9 +344,9 @@ def network_load_balancer(
         subnets=f.public_subnet_ids,
         enable_deletion_protection=edge.context.profile.name == "prod",
         enable_cross_zone_load_balancing=True,
-        access_logs={"bucket": edge.log_bucket().id, "prefix": f"{name}-nlb", "enabled": True},
         opts=opts,
     )
+    edge.network_groups[name] = (nlb, {})
     entries: list[aws.ecs.ServiceLoadBalancerArgsDict] = []
     for port, protocol in ports:
         group = aws.lb.TargetGroup(
@@ -366,4 +369,5 @@ def network_load_balancer(
             opts=opts,
         )
         entries.append({"target_group_arn": group.arn, "container_name": service, "container_port": port})
+        edge.network_groups[name][1][port] = group
     return entries

@@ -169,7 +169,10 @@ class Foundation(pulumi.ComponentResource):
 
 
 def _key_policy(account: str, region: str) -> dict[str, Any]:
-    """The account administers the key; CloudWatch Logs may use it for this account's log groups."""
+    """The account administers the key; CloudWatch Logs may use it for this account's log groups;
+    EC2 Auto Scaling's service-linked role may use it for the GPU instances' encrypted root volumes
+    (without it, instances with a customer-managed-key volume fail to launch)."""
+    autoscaling = f"arn:aws:iam::{account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -187,6 +190,21 @@ def _key_policy(account: str, region: str) -> dict[str, Any]:
                 "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                 "Resource": "*",
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:*"}},
+            },
+            {
+                "Sid": "AutoScalingVolumes",
+                "Effect": "Allow",
+                "Principal": {"AWS": autoscaling},
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "AutoScalingGrants",
+                "Effect": "Allow",
+                "Principal": {"AWS": autoscaling},
+                "Action": "kms:CreateGrant",
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
             },
         ],
     }

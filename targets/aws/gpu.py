@@ -129,9 +129,10 @@ def capacity(
         **group_args,  # type: ignore[arg-type]
     )
     if settings.schedule is not None:
-        for action, cron, size in (
-            ("scale-down", settings.schedule.scale_down, 0),
-            ("scale-up", settings.schedule.scale_up, settings.min_size),
+        # Off-hours: nothing may run (max 0). On-hours: the pool's own bounds, managed scaling decides.
+        for action, cron, low, high in (
+            ("scale-down", settings.schedule.scale_down, 0, 0),
+            ("scale-up", settings.schedule.scale_up, settings.min_size, settings.max_size),
         ):
             aws.autoscaling.Schedule(
                 f"{name}-{action}",
@@ -139,9 +140,9 @@ def capacity(
                 autoscaling_group_name=scaling_group.name,
                 recurrence=cron,
                 time_zone=settings.schedule.timezone,
-                min_size=size,
-                max_size=settings.max_size if size else 0,
-                desired_capacity=size,
+                min_size=low,
+                max_size=high,
+                desired_capacity=low,
                 opts=opts,
             )
     return aws.ecs.CapacityProvider(

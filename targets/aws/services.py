@@ -134,7 +134,7 @@ class Services:
             aws.iam.RolePolicy(
                 f"{name}-exec-policy",
                 role=task_role.id,
-                policy=json.dumps(_exec_policy()),
+                policy=f.kms_key.arn.apply(lambda key: json.dumps(_exec_policy(key))),
                 opts=opts,
             )
         uses_fargate = capacity_provider is None
@@ -358,8 +358,8 @@ class Services:
         return [init, main]
 
     # -- start -------------------------------------------------------------
-    def start(self, prepared: Prepared) -> aws.ecs.Service:
-        """The ECS service (after the load balancer attached its target groups)."""
+    def start(self, prepared: Prepared, after: list[pulumi.Resource]) -> aws.ecs.Service:
+        """The ECS service (after the load balancer attached its target groups), created after ``after``."""
         f = self.foundation
         request = prepared.request
         name = request.name
@@ -408,7 +408,8 @@ class Services:
             service_connect_configuration=connect,
             health_check_grace_period_seconds=60 if prepared.load_balancers else None,
             wait_for_steady_state=False,
-            opts=f.opts(parent, depends_on=list(request.depends_on)),
+            # The capacity providers must be on the cluster before a strategy may name them.
+            opts=f.opts(parent, depends_on=[*request.depends_on, *after]),
         )
         prepared.service = service
         if request.autoscale is not None:
@@ -473,8 +474,8 @@ def _execution_policy(log_group_arn: str, key_arn: str, secret_arns: Any) -> dic
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def _exec_policy() -> dict[str, Any]:
-    """ECS Exec (dev and staging only): the SSM session channels."""
+def _exec_policy(key_arn: str) -> dict[str, Any]:
+    """ECS Exec (dev and staging only): the SSM session channels, and the cluster's key that encrypts them."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -488,7 +489,8 @@ def _exec_policy() -> dict[str, Any]:
                     "ssmmessages:OpenDataChannel",
                 ],
                 "Resource": "*",
-            }
+            },
+            {"Sid": "EcsExecSessionKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn},
         ],
     }
 

@@ -159,7 +159,7 @@ class AwsTarget:
         if self._foundation is None:
             return
         f = self.foundation
-        aws.ecs.ClusterCapacityProviders(
+        capacity = aws.ecs.ClusterCapacityProviders(
             "cluster-capacity",
             cluster_name=f.cluster.name,
             capacity_providers=["FARGATE", "FARGATE_SPOT", *[p.name for p in self.capacity_providers]],
@@ -179,7 +179,7 @@ class AwsTarget:
         for name, entries in self.public_balancers.items():
             self.services.prepared[name].load_balancers.extend(entries)
         for prepared in self.services.prepared.values():
-            self.services.start(prepared)
+            self.services.start(prepared, after=[capacity])
         if self.context.profile.monitoring == "alerting" and self.settings.alarm_topic_arn:
             self._alarms(self.settings.alarm_topic_arn)
 
@@ -195,6 +195,11 @@ class AwsTarget:
             for name, group in edge.target_groups.items():
                 alarms.alarm(f"{name}-unhealthy", "AWS/ApplicationELB", "UnHealthyHostCount",
                              {"LoadBalancer": suffix, "TargetGroup": group.arn_suffix}, 0, topic, f,
+                             statistic="Maximum")  # fmt: skip
+        for name, (nlb, groups) in edge.network_groups.items():
+            for port, group in groups.items():
+                alarms.alarm(f"{name}-{port}-unhealthy", "AWS/NetworkELB", "UnHealthyHostCount",
+                             {"LoadBalancer": nlb.arn_suffix, "TargetGroup": group.arn_suffix}, 0, topic, f,
                              statistic="Maximum")  # fmt: skip
         for name, prepared in self.services.prepared.items():
             assert prepared.service is not None
