@@ -83,6 +83,7 @@ class VolumeRequest:
     path: str
     size_mib: int
     protect: bool = False
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,11 @@ class Pool:
 class ServiceRequest:
     """A long-running container workload.
 
-    ``secrets`` maps an environment name to a secret value; targets deliver it
-    without a plaintext environment value (Docker/Kubernetes: a file under
+    ``command`` replaces the image's ENTRYPOINT and ``args`` its CMD, as in
+    Kubernetes; every target maps them the same way (Docker ``entrypoint`` /
+    ``command``, ECS ``entryPoint`` / ``command``). ``secrets`` maps an
+    environment name to a secret value; targets deliver it without a plaintext
+    environment value (Docker/Kubernetes: a file under
     ``SECRETS_DIR`` plus ``<NAME>_FILE``; ECS: a Secrets Manager reference).
     ``secret_files`` are whole files under ``SECRETS_DIR`` (e.g. a config with a key).
     """

@@ -153,12 +153,13 @@ class Builder:
 
     def _volumes(self, volumes: Mapping[str, Volume]) -> tuple[VolumeRequest, ...]:
         protect = self.spec.profile.protect_stateful
-        return tuple(VolumeRequest(n, v.path, v.size, protect=protect) for n, v in volumes.items())
+        return tuple(VolumeRequest(n, v.path, v.size, protect=protect, shared=v.shared) for n, v in volumes.items())
 
     def _gpu_env(self, gpu: float) -> dict[str, str]:
+        """The card memory a GPU workload may take: its share of the card times the environment's GPU share."""
         if gpu <= 0:
             return {}
-        return {"GPU_MEMORY_FRACTION": f"{self.spec.profile.gpu_share:g}"}
+        return {"GPU_MEMORY_FRACTION": f"{round(min(gpu, 1.0) * self.spec.profile.gpu_share, 3):g}"}
 
     def service_request(self, name: str, key: str, spec: ServiceSpec) -> ServiceRequest:
         """A blueprint service as a protocol request, with its ``uses`` wired in."""

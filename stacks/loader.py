@@ -24,7 +24,7 @@ from stacks.placement import Placement, place
 from stacks.profiles import PROFILES, Profile
 from stacks.references import check_references, creation_order
 from stacks.settings import PROJECT, StackSettings
-from stacks.spec import Blueprint
+from stacks.spec import Blueprint, Resources
 from targets import TARGETS, settings_models, stack_requirements
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,7 +94,8 @@ def load_stack(stack: str, config: Mapping[str, Any]) -> StackSpec:
         )
         for name, pool in blueprint.pools.items()
     }
-    placement = place(blueprint, path)
+    defaults = PROFILES[settings.environment].limits
+    placement = place(blueprint, path, Resources(cpu=defaults.cpu, memory=defaults.memory_mib))
     needs = stack_requirements(
         settings.target, PROFILES[settings.environment], settings.tls is not None, target_settings
     )
@@ -168,9 +169,12 @@ def _read_blueprint(source: str, name: str) -> tuple[str, dict[str, Any]]:
 
 
 def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``, recursively; a ``null`` in ``extra`` removes the key (e.g. a service in dev)."""
     merged = copy.deepcopy(base)
     for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), dict):
             merged[key] = _deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from stacks.errors import ConfigError, Problem
-from stacks.spec import Blueprint, Pool
+from stacks.spec import Blueprint, Pool, Resources
 from stacks.units import format_mib
 from stacks.workloads import Workload, workloads
 
@@ -55,9 +55,9 @@ class PoolUsage:
             and (capacity is None or self.gpu_memory_mib + (r.gpu_memory or 0) * n <= capacity)
         )
 
-    def add(self, workload: Workload) -> None:
+    def add(self, workload: Workload, default_limits: Resources | None = None) -> None:
         r, n = workload.requests, workload.replicas
-        limits = workload.limits or r
+        limits = workload.limits or _default_limits(r, default_limits)
         self.cpu += r.cpu * n
         self.memory_mib += r.memory * n
         self.gpu += r.gpu * n
@@ -116,8 +116,19 @@ class Placement:
     usage: dict[str, PoolUsage]
 
 
-def place(blueprint: Blueprint, source: str) -> Placement:
-    """Assign every workload a pool, or raise one ConfigError listing every problem."""
+def _default_limits(requests: Resources, default: Resources | None) -> Resources:
+    """What a workload without stated limits is capped at: the profile's default, never below its requests."""
+    if default is None:
+        return requests
+    return Resources(cpu=max(requests.cpu, default.cpu), memory=max(requests.memory, default.memory), gpu=requests.gpu)
+
+
+def place(blueprint: Blueprint, source: str, default_limits: Resources | None = None) -> Placement:
+    """Assign every workload a pool, or raise one ConfigError listing every problem.
+
+    ``default_limits`` (the profile's) stand in for limits a workload does not state, so the
+    reported overcommit is what the targets will actually set.
+    """
     usage = {name: PoolUsage(name, pool) for name, pool in blueprint.pools.items()}
     problems: list[Problem] = []
     pool_of: dict[str, str] = {}
@@ -131,7 +142,7 @@ def place(blueprint: Blueprint, source: str) -> Placement:
         if problem:
             problems.append(problem)
             continue
-        usage[workload.pool].add(workload)
+        usage[workload.pool].add(workload, default_limits)
         pool_of[workload.key] = workload.pool
 
     # Explicit placements are the blueprint's own decision: if they overflow a
@@ -143,7 +154,7 @@ def place(blueprint: Blueprint, source: str) -> Placement:
             if chosen is None:
                 problems.append(_no_room(workload, usage))
                 continue
-            usage[chosen].add(workload)
+            usage[chosen].add(workload, default_limits)
             pool_of[workload.key] = chosen
     if problems:
         raise ConfigError(source, problems)

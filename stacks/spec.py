@@ -162,6 +162,16 @@ class RouteSpec(Strict):
         return value
 
 
+def check_single_writer(volumes: dict[str, Volume], replicas: int, autoscaled: bool) -> None:
+    """A volume that is not ``shared`` attaches to one replica: more would fight over it."""
+    single_writer = [n for n, v in volumes.items() if not v.shared]
+    if single_writer and (replicas > 1 or autoscaled):
+        raise ValueError(
+            f"volumes {single_writer} are single-writer, so the workload runs one replica: drop replicas/autoscale "
+            "or mark the volumes shared: true"
+        )
+
+
 class ServiceSpec(Strict):
     """A long-running container workload."""
 
@@ -197,12 +207,7 @@ class ServiceSpec(Strict):
     def _consistent(self) -> ServiceSpec:
         if self.user.split(":")[0] in ("root", "0") and not self.allow_root:
             raise ValueError("user root needs allow_root: true (containers run as non-root by default)")
-        single_writer = [n for n, v in self.volumes.items() if not v.shared]
-        if single_writer and (self.replicas > 1 or self.autoscale is not None):
-            raise ValueError(
-                f"volumes {single_writer} are single-writer, so the service runs one replica: drop replicas/autoscale "
-                "or mark the volumes shared: true"
-            )
+        check_single_writer(self.volumes, self.replicas, autoscaled=self.autoscale is not None)
         names = [p.name for p in self.ports]
         if len(names) != len(set(names)):
             raise ValueError(f"port names must be unique, got {names}")
@@ -295,6 +300,11 @@ class GrpcToolSpec(Strict):
     env: dict[str, str] = Field(default_factory=dict)
     volumes: dict[Name, Volume] = Field(default_factory=dict)
     uses: list[Name] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _single_writer(self) -> GrpcToolSpec:
+        check_single_writer(self.volumes, self.replicas, autoscaled=False)
+        return self
 
 
 class GrpcToolFleetSpec(Strict):

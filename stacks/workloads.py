@@ -56,7 +56,8 @@ def workloads(blueprint: Blueprint) -> list[Workload]:
                 key=f"databases.{name}",
                 name=name,
                 requests=database.requests,
-                limits=None,
+                # What the targets cap Postgres at: its requests, and at least 1 cpu and 1 GiB.
+                limits=Resources(cpu=max(database.requests.cpu, 1.0), memory=max(database.requests.memory, 1024)),
                 replicas=1,
                 pool=database.pool,
                 architectures=("amd64", "arm64"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from components.protocol import HealthRequest
 
 
@@ -13,5 +15,5 @@ def health_test(health: HealthRequest) -> list[str]:
         return ["CMD", "grpc_health_probe", f"-addr=127.0.0.1:{health.port}"]
     if health.kind == "tcp":
         return ["CMD-SHELL", f"nc -z 127.0.0.1 {health.port} || exit 1"]
-    url = f"http://127.0.0.1:{health.port}{health.path}"
+    url = shlex.quote(f"http://127.0.0.1:{health.port}{health.path}")  # paths may carry ? and &
     return ["CMD-SHELL", f"wget -q -O /dev/null {url} || curl -fsS -o /dev/null {url} || exit 1"]

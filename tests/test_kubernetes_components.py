@@ -622,7 +622,7 @@ class TestGpu:
 
     def test_gpu_pod_lands_on_the_pool_and_tolerates_the_gpu_taint(self, result: PreviewResult) -> None:
         spec = pod(result, "train")
-        assert spec["nodeSelector"] == GPU_NODE_SELECTOR
+        assert spec["nodeSelector"] == {"kubernetes.io/arch": "amd64", **GPU_NODE_SELECTOR}
         assert {"key": GPU, "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
         assert POOL_TOLERATION in spec["tolerations"]
         assert result.outputs["placement"]["services.train"] == "gpu"
@@ -635,7 +635,7 @@ class TestGpu:
     def test_cpu_service_stays_off_gpus(self, result: PreviewResult) -> None:
         spec = pod(result, "api")
         assert GPU not in container(result, "api")["resources"]["limits"]
-        assert "nodeSelector" not in spec
+        assert spec["nodeSelector"] == {"kubernetes.io/arch": "amd64"}  # the pool's architecture, nothing GPU
         assert "tolerations" not in spec
 
     def test_time_slicing_config_map_in_the_device_plugin_namespace(self, result: PreviewResult) -> None:
@@ -830,7 +830,7 @@ class TestPixelStreaming:
     def test_streamer_renders_on_the_gpu_pool(self, result: PreviewResult) -> None:
         spec = pod(result, "unreal-streamer")
         assert workload(result, "unreal-streamer").type == DEPLOYMENT
-        assert spec["nodeSelector"] == GPU_NODE_SELECTOR
+        assert spec["nodeSelector"] == {"kubernetes.io/arch": "amd64", **GPU_NODE_SELECTOR}
         assert container(result, "unreal-streamer")["resources"]["limits"][GPU] == "4"  # a whole card of 4 slices
         assert {"key": GPU, "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
         assert env_of(container(result, "unreal-streamer"))["SIGNALLING_URL"] == "ws://unreal-signalling:8888"
@@ -1046,7 +1046,9 @@ class TestRegressions:
         shared = {**API, "autoscale": {"min": 1, "max": 3}, "volumes": {"data": {"path": "/data", "shared": True}}}
         result = run_blueprint(run, tmp_path, services={"store": shared})
         target = one(result, HPA, "store-hpa").inputs["spec"]["scaleTargetRef"]
-        assert target["kind"] == workload(result, "store").inputs["kind"] == "StatefulSet"
+        assert target["kind"] == workload(result, "store").inputs["kind"] == "Deployment"  # shared: RWX, scalable
+        claim = one(result, "kubernetes:core/v1:PersistentVolumeClaim", "store-data").inputs
+        assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
 
     def test_backup_reads_a_private_copy_of_the_password_file(self, run: Runner, tmp_path: Path) -> None:
         result = run_blueprint(run, tmp_path, databases={"db": {}})

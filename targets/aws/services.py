@@ -59,12 +59,6 @@ class Prepared:
     service: aws.ecs.Service | None = None
 
 
-def _container_command(request: ServiceRequest) -> list[str] | None:
-    if request.command is None and request.args is None:
-        return None
-    return [*(request.command or ()), *(request.args or ())]
-
-
 def _gpu_requirement(request: ServiceRequest, gpu_memory_mib: int | None, model: str | None) -> list[dict[str, Any]]:
     if request.gpu <= 0:
         return []
@@ -145,7 +139,8 @@ class Services:
             assert size is not None, f"{name}: requests exceed the largest Fargate task"
             cpu, memory = size
         else:
-            cpu, memory = int(request.limit_cpu * 1024), request.limit_memory_mib
+            # On EC2 the container reserves its requests and is capped at its limits (set per container below).
+            cpu = memory = None
         port_names = {p.container_port: p.name for p in request.ports}
         env_names = sorted(request.env)
         head = 1 + len(env_names)
@@ -162,14 +157,15 @@ class Services:
                     gpu_memory_mib,
                     gpu_model,
                     efs_mounts,
+                    ec2=not uses_fargate,
                 )
             )
         )
         task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
             family=f"{f.prefix}-{name}",
-            cpu=str(cpu),
-            memory=str(memory),
+            cpu=str(cpu) if cpu else None,
+            memory=str(memory) if memory else None,
             network_mode="awsvpc",
             requires_compatibilities=["FARGATE"] if uses_fargate else ["EC2"],
             execution_role_arn=execution_role.arn,
@@ -287,6 +283,7 @@ class Services:
         gpu_memory_mib: int | None,
         gpu_model: str | None,
         efs_mounts: list[tuple[str, str]],
+        ec2: bool,
     ) -> list[dict[str, Any]]:
         """The container definitions (JSON the ECS API takes)."""
         region = self.settings.region
@@ -321,9 +318,14 @@ class Services:
             ],
             "resourceRequirements": _gpu_requirement(request, gpu_memory_mib, gpu_model),
         }
-        command = _container_command(request)
-        if command is not None:
-            main["command"] = command
+        if ec2:
+            main["cpu"] = max(int(request.cpu * 1024), 1)
+            main["memoryReservation"] = request.memory_mib
+            main["memory"] = max(request.limit_memory_mib, request.memory_mib)
+        if request.command is not None:
+            main["entryPoint"] = list(request.command)
+        if request.args is not None:
+            main["command"] = list(request.args)
         if request.health is not None:
             main["healthCheck"] = {
                 "command": health_test(request.health),
@@ -351,6 +353,8 @@ class Services:
             "privileged": False,
             "linuxParameters": {"capabilities": {"drop": ["ALL"]}},
             "command": ["sh", "-c", script],
+            "memoryReservation": 16,
+            "memory": 64,
             "secrets": [{"name": var, "valueFrom": files[name]} for var, name in variables.items()],
             "mountPoints": [{"sourceVolume": "secrets", "containerPath": SECRETS_DIR, "readOnly": False}],
             "logConfiguration": {**logging, "options": {**logging["options"], "awslogs-stream-prefix": "init"}},

@@ -41,6 +41,7 @@ class ContainerSpec:
     labels: Mapping[str, str]
     ports: Sequence[PortRequest] = ()
     bind_address: str = "127.0.0.1"
+    entrypoint: Sequence[str] | None = None
     command: Sequence[str] | None = None
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -122,6 +123,7 @@ def container(
         spec.resource_name,
         name=spec.container_name,
         image=image.image_id,
+        entrypoints=list(spec.entrypoint) if spec.entrypoint is not None else None,
         command=list(spec.command) if spec.command is not None else None,
         envs=env,
         uploads=uploads,

@@ -75,14 +75,15 @@ class DockerTarget:
             return "0.0.0.0"
         return settings.advertised_address if self.spans_engines else "127.0.0.1"
 
-    def _hosts(self, settings: DockerPoolSettings, names: list[str]) -> list[tuple[str, str]]:
-        """/etc/hosts entries for the named workloads that run on another engine than ``settings``."""
-        entries = []
-        for name in names:
-            other = self._placed.get(name)
-            if other is not None and other.host != settings.host:
-                entries.append((name, other.advertised_address))
-        return entries
+    def _hosts(self, names: list[str]) -> list[tuple[str, str]]:
+        """/etc/hosts entries (they win over Docker DNS) sending peers to their host's published ports.
+
+        Only when the stack spans engines: then every peer is reached the same way, on its
+        host's address and published port, wherever the consumer runs.
+        """
+        if not self.spans_engines:
+            return []
+        return [(name, self._placed[name].advertised_address) for name in names if name in self._placed]
 
     @property
     def settings(self) -> DockerSettings:
@@ -149,7 +150,7 @@ class DockerTarget:
         replicas = request.autoscale.min if request.autoscale else request.replicas
         image = pull(f"{request.name}-image", request.image, engine, parent)
         self._placed[request.name] = handle.settings
-        hosts = self._hosts(handle.settings, [peer.name for peer in request.peers])
+        hosts = self._hosts([peer.name for peer in request.peers])
         created: list[pulumi.Resource] = []
         for index in range(1, max(replicas, 1) + 1):
             suffix = "" if replicas == 1 else f"-{index}"
@@ -165,7 +166,8 @@ class DockerTarget:
                     ports=self._published(request.ports) if index == 1 else (),
                     bind_address=self._bind(handle.settings, request.public),
                     hosts=hosts,
-                    command=_command(request),
+                    entrypoint=request.command,
+                    command=request.args,
                     env=env,
                     secret_files=secret_files,
                     cpu=request.cpu,
@@ -190,7 +192,8 @@ class DockerTarget:
         return ServiceEndpoint(
             name=request.name,
             host=pulumi.Output.from_input(request.name),
-            ports={p.name: p.container_port for p in request.ports},
+            # Across engines peers arrive on the published port; on one engine, on the container port.
+            ports={p.name: p.host_port or p.container_port for p in self._published(request.ports)},
             resources=tuple(created),
         )
 
@@ -341,7 +344,7 @@ class DockerTarget:
             "edge",
             routes=self.routes,
             engine=handle.engine,
-            hosts=self._hosts(handle.settings, [route.service for route in self.routes]),
+            hosts=self._hosts([route.service for route in self.routes]),
             context=self.context,
             labels=self._labels("edge"),
             depends_on=self._upstream_resources,
@@ -358,13 +361,6 @@ class DockerTarget:
 def _handle(pool: Pool) -> _PoolHandle:
     assert isinstance(pool.handle, _PoolHandle), f"pool {pool.name} was not built by the Docker target"
     return pool.handle
-
-
-def _command(request: ServiceRequest) -> list[str] | None:
-    """Docker's ``command`` is the image's CMD; ``args`` append to an explicit command."""
-    if request.command is None and request.args is None:
-        return None
-    return [*(request.command or ()), *(request.args or ())]
 
 
 TARGET = DockerTarget

@@ -57,14 +57,16 @@ def claim(
     settings: KubernetesSettings,
     opts: pulumi.ResourceOptions,
 ) -> k8s.core.v1.PersistentVolumeClaim:
-    """An explicit PVC (a Pulumi resource, so it can be protected and retained in prod)."""
+    """An explicit PVC (a Pulumi resource, so it can be protected and retained in prod).
+
+    A shared claim is ReadWriteMany: its storage class (``kubernetes.storage_class``) must offer it.
+    """
     spec: dict[str, Any] = {
-        "accessModes": ["ReadWriteOnce"],
+        "accessModes": ["ReadWriteMany" if shared else "ReadWriteOnce"],
         "resources": {"requests": {"storage": quantity_memory(size_mib)}},
     }
     if settings.storage_class:
         spec["storageClassName"] = settings.storage_class
-    del shared  # all claims are single-writer; a shared volume needs an RWX class named in storage_class
     return k8s.core.v1.PersistentVolumeClaim(
         name,
         metadata=manifest({"name": name, "namespace": namespace, "labels": claim_labels}),
@@ -124,7 +126,11 @@ def build(
                         },
                         "limits": {"memory": quantity_memory(request.memory_mib)},
                     },
-                    "affinity": {"topologyKey": "topology.kubernetes.io/zone"} if request.multi_az else {},
+                    "affinity": {
+                        "nodeSelector": dict(_scheduling(request).node_selector),
+                        "tolerations": list(_scheduling(request).tolerations),
+                        **({"topologyKey": "topology.kubernetes.io/zone"} if request.multi_az else {}),
+                    },
                     "enableSuperuserAccess": False,
                 }
             ),

@@ -95,7 +95,8 @@ class KubernetesTarget:
         cluster = self.cluster
         replicas = settings.time_slicing_replicas if request.gpus else 1
         scheduling = Scheduling(
-            node_selector=dict(settings.node_selector),
+            # The pool's architecture is a scheduling fact, not a hint: pin it (kubelet's well-known label).
+            node_selector={"kubernetes.io/arch": request.architecture, **settings.node_selector},
             tolerations=[t.model_dump(exclude_none=True) for t in settings.tolerations],
             time_slicing_replicas=replicas,
         )
@@ -149,7 +150,7 @@ class KubernetesTarget:
             mounts.append(mount)
         claims = []
         for vol in request.volumes:
-            claim = postgres.claim(f"{name}-{vol.name}", ns, meta["labels"], vol.size_mib, vol.protect, self.settings,
+            claim = postgres.claim(f"{name}-{vol.name}", ns, meta["labels"], vol.size_mib, vol.shared, self.settings,
                                    self._opts(parent, protect=vol.protect, retain_on_delete=vol.protect))  # fmt: skip
             claims.append(claim)
             volumes.append({"name": vol.name, "persistentVolumeClaim": {"claimName": f"{name}-{vol.name}"}})
@@ -164,8 +165,10 @@ class KubernetesTarget:
             ),
         }
         workload_opts = self._opts(parent, depends_on=[*request.depends_on, *claims])
-        created_kind = "StatefulSet" if request.volumes else "Deployment"
-        if request.volumes:
+        # State that one replica owns needs a StatefulSet; shared (ReadWriteMany) volumes let a Deployment scale.
+        stateful = any(not v.shared for v in request.volumes)
+        created_kind = "StatefulSet" if stateful else "Deployment"
+        if stateful:
             # State lives here: a StatefulSet keeps identity; its claims are explicit (protectable) PVCs.
             created: pulumi.Resource = k8s.apps.v1.StatefulSet(
                 name,
