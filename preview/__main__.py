@@ -10,6 +10,7 @@ import argparse
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
@@ -31,11 +32,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--target", help="target name (overrides the stack's)")
     parser.add_argument("--render", metavar="DIR", type=Path, help="write what the target hands to its tools")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of program errors")
+    parser.add_argument("--markdown", action="store_true", help="print a pull-request comment body (GitHub Markdown)")
+    parser.add_argument(
+        "--compare", metavar="BASE.json", type=Path, help="diff against the base branch's --json document"
+    )
+    parser.add_argument("--graph", metavar="FILE", type=Path, help="draw the architecture (.svg, .png or .dot)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.json and (args.markdown or args.compare):
+        print(
+            "--json prints the document alone; --markdown and --compare go with the tree or each other", file=sys.stderr
+        )
+        return 1
+    base = None
+    if args.compare:
+        from preview.compare import load_document
+
+        try:
+            base = load_document(args.compare)
+        except ValueError as error:
+            print(f"--compare {error}", file=sys.stderr)
+            return 1
     try:
         config, secret_keys = read_stack_config(args.stack)
         if args.blueprint:
@@ -71,7 +91,35 @@ def main(argv: list[str] | None = None) -> int:
 
         written = render(spec.target, result.resources, args.render)
         print(f"rendered {len(written)} files under {args.render}", file=sys.stderr)
+    if args.graph or args.markdown or base is not None:
+        return _extras(args, report, base)
     print(report.dumps() if args.json else report.tree(), end="" if not args.json else "\n")
+    return 2 if report.mandatory else 0
+
+
+def _extras(args: argparse.Namespace, report: Report, base: dict[str, Any] | None) -> int:
+    """--graph, --markdown and --compare: all work on the JSON document, as they would on a saved one."""
+    from preview.compare import compare, render_text
+
+    document = report.to_json()
+    if args.graph:
+        from preview.graph import GraphError, write_graph
+
+        try:
+            write_graph(document, args.graph)
+        except GraphError as error:
+            print(error, file=sys.stderr)
+            return 1
+        print(f"wrote {args.graph}", file=sys.stderr)
+    diff = compare(base, document) if base is not None else None
+    if args.markdown:
+        from preview.markdown import render
+
+        print(render(document, diff), end="")
+    elif args.json:
+        print(report.dumps())
+    else:
+        print((render_text(diff) + "\n" if diff is not None else "") + report.tree(), end="")
     return 2 if report.mandatory else 0
 
 

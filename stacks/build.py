@@ -260,7 +260,7 @@ class Builder:
                 version=spec.version,
                 database=spec.database,
                 username=spec.username,
-                storage_mib=spec.storage,
+                storage_mib=max(spec.storage, profile.limits.storage_mib),
                 cpu=spec.requests.cpu,
                 memory_mib=spec.requests.memory,
                 pool=self._pool(f"databases.{name}"),

@@ -10,12 +10,14 @@
 | Monitoring       | console logs     | Prometheus + Grafana     | + alerting                  |
 | GPU share        | 40 %             | 60 %                     | 80 %                        |
 | Limits (default) | 4 GiB, 2 cores   | 6 GiB, 4 cores           | 8 GiB, 6 cores              |
-| Storage          | 5 GiB            | 20 GiB                   | 50 GiB                      |
-| GPU              | shared           | dedicated                | dedicated                   |
+| Storage (floor)  | 5 GiB            | 20 GiB                   | 50 GiB                      |
 | HA               | single           | single                   | multi-AZ + read replica     |
 | Protection       | none             | none                     | protect + retain + snapshot |
 
 Targets read the profile; only ``stacks/`` decides which profile a stack gets.
+The seed's "GPU: shared / dedicated" row is not a profile value: whether a
+workload shares a card is what its blueprint asks (``requests.gpu`` below 1)
+and how the pool shares it (time-slicing, MPS), in every environment alike.
 """
 
 from __future__ import annotations
@@ -51,8 +53,7 @@ class Limits:
 
     memory_mib: int
     cpu: float
-    storage_mib: int
-    gpu_mode: Literal["shared", "dedicated"]
+    storage_mib: int  # the least a database gets in this environment
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ PROFILES: dict[Environment, Profile] = {
         backups=Backups("none", 0, False),
         monitoring="console",
         gpu_share=0.4,
-        limits=Limits(memory_mib=4096, cpu=2, storage_mib=5 * 1024, gpu_mode="shared"),
+        limits=Limits(memory_mib=4096, cpu=2, storage_mib=5 * 1024),
         ha="single",
         read_replicas=0,
         protect_stateful=False,
@@ -109,7 +110,7 @@ PROFILES: dict[Environment, Profile] = {
         backups=Backups("daily", 7, False),
         monitoring="prometheus",
         gpu_share=0.6,
-        limits=Limits(memory_mib=6144, cpu=4, storage_mib=20 * 1024, gpu_mode="dedicated"),
+        limits=Limits(memory_mib=6144, cpu=4, storage_mib=20 * 1024),
         ha="single",
         read_replicas=0,
         protect_stateful=False,
@@ -126,7 +127,7 @@ PROFILES: dict[Environment, Profile] = {
         backups=Backups("6h", 30, True),
         monitoring="alerting",
         gpu_share=0.8,
-        limits=Limits(memory_mib=8192, cpu=6, storage_mib=50 * 1024, gpu_mode="dedicated"),
+        limits=Limits(memory_mib=8192, cpu=6, storage_mib=50 * 1024),
         ha="multi-az",
         read_replicas=1,
         protect_stateful=True,

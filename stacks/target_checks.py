@@ -121,8 +121,50 @@ def _aws(
     return problems
 
 
+def _kubernetes(
+    source: str,
+    path: str,
+    blueprint: Blueprint,
+    placement: Placement,
+    pool_settings: dict[str, BaseModel],
+    target_settings: BaseModel,
+) -> list[Problem]:
+    """Time-sliced GPUs are whole units: a pool's pods may not ask for more units than its cards offer."""
+    import math
+
+    from targets.kubernetes.settings import KubernetesPoolSettings
+
+    del source, path, target_settings
+    asked: dict[str, list[tuple[str, int]]] = {}
+    for workload in workloads(blueprint):
+        if workload.requests.gpu <= 0:
+            continue
+        pool = placement.pool_of[workload.key]
+        settings = pool_settings[pool]
+        assert isinstance(settings, KubernetesPoolSettings)
+        units = max(1, math.ceil(workload.requests.gpu * settings.time_slicing_replicas - 1e-9)) * workload.replicas
+        asked.setdefault(pool, []).append((workload.key, units))
+    problems = []
+    for pool, items in asked.items():
+        settings = pool_settings[pool]
+        assert isinstance(settings, KubernetesPoolSettings)
+        offered = blueprint.pools[pool].gpus * settings.time_slicing_replicas
+        total = sum(units for _, units in items)
+        if total > offered:
+            largest = ", ".join(f"{key} ({units})" for key, units in sorted(items, key=lambda i: -i[1])[:3])
+            problems.append(
+                Problem(
+                    f"pools.{pool}.targets.kubernetes.time_slicing_replicas",
+                    settings.time_slicing_replicas,
+                    f"the pool's pods ask for {total} time-sliced nvidia.com/gpu units but its cards offer {offered} "
+                    f"(each request rounds up to whole units); largest: {largest}",
+                )
+            )
+    return problems
+
+
 Check = Callable[[str, str, Blueprint, Placement, dict[str, BaseModel], BaseModel], list[Problem]]
-CHECKS: dict[str, Check] = {"docker": _docker, "aws": _aws}
+CHECKS: dict[str, Check] = {"docker": _docker, "kubernetes": _kubernetes, "aws": _aws}
 
 
 def check(

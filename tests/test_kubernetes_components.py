@@ -685,7 +685,8 @@ class TestManagedPostgres:
         assert database.type == STATEFUL_SET
         assert database.inputs["spec"]["replicas"] == 1
         claim = one(result, PVC, "orders-data")
-        assert claim.inputs["spec"]["resources"]["requests"]["storage"] == "8192Mi"
+        # 8Gi asked, but staging's profile gives a database at least 20 GiB (the seed's storage row)
+        assert claim.inputs["spec"]["resources"]["requests"]["storage"] == "20480Mi"
         data = volumes_of(pod(result, "orders"))[mounts_of(container(result, "orders"))["/var/lib/postgresql/data"]]
         assert data["persistentVolumeClaim"] == {"claimName": "orders-data"}
         assert result.of_type(CNPG_CLUSTER) == []
@@ -764,7 +765,7 @@ class TestManagedPostgres:
         initdb = spec["bootstrap"]["initdb"]
         assert (initdb["database"], initdb["owner"]) == ("shop", "shopper")
         assert initdb["secret"] == {"name": one(result, SECRET_TYPE, "orders-credentials").inputs["metadata"]["name"]}
-        assert spec["storage"]["size"] == "8192Mi"
+        assert spec["storage"]["size"] == "20480Mi"  # the staging floor
         assert not cluster.protect
         assert "orders" not in names(result, STATEFUL_SET)
         assert "orders-data" not in names(result, PVC)
@@ -1085,3 +1086,19 @@ class TestRegressions:
         turn_egress = traffic(result, "live-turn")["egress"]
         back = {"podSelector": {"matchLabels": {NAME_LABEL: "live-streamer"}}}
         assert any(back in rule["to"] and rule["ports"] == [{"protocol": "UDP"}] for rule in turn_egress)
+
+
+def test_time_sliced_units_may_not_exceed_the_cards(run: Runner, tmp_path: Path) -> None:
+    """0.3 GPU on a card sliced 4 ways is 2 units: three such pods need 6 of the 4 offered."""
+    import pulumi
+
+    pools = {"gpu": {"cpu": 16, "memory": "64Gi", "gpus": 1, "targets": {"kubernetes": {"time_slicing_replicas": 4}}}}
+    trainer = {
+        "image": "ghcr.io/example/train:2.0.0",
+        "health": {"kind": "command", "command": ["true"]},
+        "requests": {"cpu": 1, "memory": "1Gi", "gpu": 0.3},
+    }
+    services = {f"t{i}": trainer for i in range(3)}
+    path = write_blueprint(tmp_path, {"name": "sliced", "pools": pools, "services": services})
+    with pytest.raises(pulumi.RunError, match=r"ask for 6 time-sliced nvidia.com/gpu units but its cards offer 4"):
+        run(STACK, blueprint=path)
