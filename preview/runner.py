@@ -119,13 +119,5 @@ async def _resolve_outputs() -> dict[str, Any]:
     for name, value in exported.items():
         output = pulumi.Output.from_input(value)
         secret = await output.is_secret()
-        resolved[name] = SECRET if secret else _masked(await output.future())
+        resolved[name] = SECRET if secret else await output.future()
     return resolved
-
-
-def _masked(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v) for v in value]
-    return value

@@ -26,10 +26,6 @@ class TargetInfo:
     built: bool
     issue: int | None = None
 
-    @property
-    def module(self) -> str:
-        return f"targets.{self.name}"
-
 
 TARGETS: dict[str, TargetInfo] = {
     "docker": TargetInfo("docker", "Docker engines, local or over ssh://", built=True),

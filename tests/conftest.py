@@ -11,9 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 
+from preview import runner
+from preview.mocks import RecordingMonitor
 from preview.runner import PreviewResult, read_stack_config, run_program
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,8 +55,36 @@ def run() -> Runner:
     return _run
 
 
+_SHIPPED: dict[str, PreviewResult] = {}
+
+
+def shipped(stack: str) -> PreviewResult:
+    """``Pulumi.<stack>.yaml`` as shipped, run once per session (read-only for tests)."""
+    if stack not in _SHIPPED:
+        config, secret_keys = read_stack_config(stack)
+        _SHIPPED[stack] = run_program(stack, config, secret_keys)
+    return _SHIPPED[stack]
+
+
 @pytest.fixture(scope="session")
 def dev_result() -> PreviewResult:
-    """The dev stack as shipped, run once per session (read-only for tests)."""
-    config, secret_keys = read_stack_config("dev")
-    return run_program("dev", config, secret_keys)
+    """The dev stack as shipped (Docker)."""
+    return shipped("dev")
+
+
+@pytest.fixture
+def monitors(monkeypatch: pytest.MonkeyPatch) -> list[RecordingMonitor]:
+    """Every monitor ``run_program`` creates, kept so a test can inspect it after the run raised.
+
+    A config error must stop the program before the first registration: these are how
+    the tests prove nothing was recorded.
+    """
+    created: list[RecordingMonitor] = []
+
+    class KeptMonitor(RecordingMonitor):
+        def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+            super().__init__(mocks)
+            created.append(self)
+
+    monkeypatch.setattr(runner, "RecordingMonitor", KeptMonitor)
+    return created

@@ -26,8 +26,8 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 from preview import runner
 from preview.mocks import MOCK_ACCOUNT, SECRET, PlatformMocks, Recorded, RecordingMonitor
 from preview.policies import evaluate
-from preview.runner import PreviewResult, read_stack_config, run_program
-from tests.conftest import Runner, reference_blueprint, stack_config, write_blueprint
+from preview.runner import PreviewResult, run_program
+from tests.conftest import Runner, reference_blueprint, shipped, stack_config, write_blueprint
 
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -947,20 +947,6 @@ class TestGpu:
 # -- 5. Config errors ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def monitors(monkeypatch: pytest.MonkeyPatch) -> list[RecordingMonitor]:
-    """Every monitor a run creates, kept so a test can inspect it after the run raised."""
-    created: list[RecordingMonitor] = []
-
-    class KeptMonitor(RecordingMonitor):
-        def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
-            super().__init__(mocks)
-            created.append(self)
-
-    monkeypatch.setattr(runner, "RecordingMonitor", KeptMonitor)
-    return created
-
-
 class TestConfigErrors:
     """What AWS cannot run is a config error naming the key, before any resource is registered."""
 
@@ -1315,9 +1301,8 @@ class TestAlarms:
 
 @pytest.fixture(scope="module")
 def prod_result() -> PreviewResult:
-    """``Pulumi.prod.yaml`` as shipped (the reference blueprint on AWS), run once for this module."""
-    config, secret_keys = read_stack_config(STACK)
-    return run_program(STACK, config, secret_keys)
+    """``Pulumi.prod.yaml`` as shipped (the reference blueprint on AWS)."""
+    return shipped(STACK)
 
 
 class TestProdStack:

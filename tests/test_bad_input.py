@@ -370,20 +370,6 @@ def config_for(case: Case, tmp_path: Path) -> dict[str, Any]:
     return stack_config("dev", **settings)
 
 
-@pytest.fixture
-def monitors(monkeypatch: pytest.MonkeyPatch) -> list[RecordingMonitor]:
-    """Every monitor ``run_program`` creates, kept so a test can inspect it after the run raised."""
-    created: list[RecordingMonitor] = []
-
-    class KeptMonitor(RecordingMonitor):
-        def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
-            super().__init__(mocks)
-            created.append(self)
-
-    monkeypatch.setattr(runner, "RecordingMonitor", KeptMonitor)
-    return created
-
-
 def run_failing(config: dict[str, Any], monitors: list[RecordingMonitor]) -> tuple[str, RecordingMonitor]:
     """Run the real program on ``config``; return the RunError's message and the run's monitor."""
     with pytest.raises(pulumi.RunError) as caught:

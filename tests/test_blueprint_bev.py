@@ -508,20 +508,6 @@ def test_overcommit_is_visible_and_requests_fit() -> None:
     )
 
 
-@pytest.fixture
-def monitors(monkeypatch: pytest.MonkeyPatch) -> list[RecordingMonitor]:
-    """Every monitor ``run_program`` creates, kept so a test can inspect it after the run raised."""
-    created: list[RecordingMonitor] = []
-
-    class KeptMonitor(RecordingMonitor):
-        def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
-            super().__init__(mocks)
-            created.append(self)
-
-    monkeypatch.setattr(runner, "RecordingMonitor", KeptMonitor)
-    return created
-
-
 def test_thanos_databases_on_oracle1_overflow_and_register_nothing(
     tmp_path: Path, monitors: list[RecordingMonitor]
 ) -> None:

@@ -23,8 +23,8 @@ from pulumi.runtime.mocks import MockResourceArgs
 
 from preview.mocks import SECRET, PlatformMocks, Recorded
 from preview.policies import evaluate
-from preview.runner import PreviewResult, read_stack_config, run_program
-from tests.conftest import Runner, reference_blueprint, write_blueprint
+from preview.runner import PreviewResult
+from tests.conftest import Runner, reference_blueprint, shipped, write_blueprint
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
@@ -946,9 +946,8 @@ class TestNamespace:
 
 @pytest.fixture(scope="module")
 def staging_result() -> PreviewResult:
-    """``Pulumi.staging.yaml`` as shipped (reference blueprint on Kubernetes), run once for this module."""
-    config, secret_keys = read_stack_config(STACK)
-    return run_program(STACK, config, secret_keys)
+    """``Pulumi.staging.yaml`` as shipped (reference blueprint on Kubernetes)."""
+    return shipped(STACK)
 
 
 class TestStagingStack:

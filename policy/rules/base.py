@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -56,7 +56,6 @@ class Rule:
     check: ResourceCheck | None = None
     stack_check: StackCheck | None = None
     environments: tuple[Environment, ...] = ALL_ENVIRONMENTS
-    tags: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def area(self) -> str:
