@@ -2,13 +2,19 @@
 
 WebRTC clients behind NAT need TURN, so coturn runs with a shared-secret
 (``use-auth-secret``): the signalling server hands clients time-limited TURN
-credentials derived from the same secret. The relay refuses private and
-loopback peers so it cannot be used to reach the internal network. Epic removed
-the matchmaker in UE 5.5, so it is optional.
+credentials derived from the same secret, and the TURN address it hands out is
+the relay's *public* one (a load balancer's name, the Docker host's address):
+browsers cannot resolve internal names. The relay refuses private, loopback and
+link-local peers so it cannot be used to reach the internal network, except the
+ranges the streamer takes its addresses from (``allowed-peer-ip``, which coturn
+lets win over ``denied-peer-ip``): the relay must reach the streamer. Epic
+removed the matchmaker in UE 5.5, so it is optional.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import pulumi
@@ -24,6 +30,7 @@ from components.protocol import (
     ServiceRequest,
     Target,
 )
+from components.turn import TURN_CPU, TURN_LIMIT_CPU, TURN_LIMIT_MEMORY_MIB, TURN_MEMORY_MIB
 from components.websocket_gateway import WebSocketGateway
 
 # Peers the relay must never reach (RFC 1918, loopback, link-local, CGNAT, multicast).
@@ -63,8 +70,25 @@ class SignallingOptions:
     drain_s: int
 
 
-def turn_config(options: TurnOptions, secret: str) -> str:
-    """coturn's turnserver.conf (contains the shared secret: deliver it as a secret file)."""
+def peer_range(cidr: str) -> str:
+    """A workload CIDR as a coturn address range, without its network, first (gateway) and broadcast addresses.
+
+    The first host of a Docker bridge network is the host's gateway, and of an AWS subnet
+    the VPC router: a relay allowed to reach them would reach the host or the VPC's services.
+    """
+    network = ipaddress.ip_network(cidr, strict=False)
+    if network.num_addresses < 4:
+        raise ValueError(f"workload range {cidr} is too small to hold a workload besides its gateway")
+    first = network.network_address + 2
+    last = network.broadcast_address - 1 if network.version == 4 else network.broadcast_address
+    return f"{first}-{last}"
+
+
+def turn_config(options: TurnOptions, secret: str, peer_ranges: Sequence[str] = ()) -> str:
+    """coturn's turnserver.conf (contains the shared secret: deliver it as a secret file).
+
+    ``peer_ranges`` are the streamer's workload CIDRs: allowed although private.
+    """
     lines = [
         f"listening-port={options.listening_port}",
         f"min-port={options.relay_min_port}",
@@ -79,6 +103,7 @@ def turn_config(options: TurnOptions, secret: str) -> str:
         "no-tlsv1_1",
         "log-file=stdout",
         *[f"denied-peer-ip={peers}" for peers in DENIED_PEERS],
+        *[f"allowed-peer-ip={peer_range(cidr)}" for cidr in peer_ranges],
     ]
     return "\n".join(lines) + "\n"
 
@@ -99,9 +124,13 @@ class PixelStreaming(Component):
     ) -> None:
         super().__init__(name, opts)
         secret = target.secret(self.child("turn-secret"), 48, parent=self)
-        self.turn: ServiceEndpoint = target.service(_turn_request(self.child("turn"), turn, secret), parent=self)
-
-        turn_url = pulumi.Output.format("turn:{0}:{1}", self.turn.host, turn.listening_port)
+        peer_ranges = target.workload_ranges(streamer.pool)
+        self.turn: ServiceEndpoint = target.service(
+            _turn_request(self.child("turn"), turn, secret, peer_ranges), parent=self
+        )
+        # Browsers get this address from signalling: where the relay is reachable from outside.
+        turn_host = self.turn.public_host if self.turn.public_host is not None else self.turn.host
+        turn_url = pulumi.Output.format("turn:{0}:{1}", turn_host, turn.listening_port)
         signalling = replace(
             signalling,
             env={**signalling.env, "TURN_URL": turn_url},
@@ -119,7 +148,10 @@ class PixelStreaming(Component):
         )
         signalling_port = signalling.ports[0].container_port if signalling.ports else 80
         signalling_url = pulumi.Output.format("ws://{0}:{1}", self.signalling.endpoint.host, signalling_port)
-        turn_peer = Peer(self.turn.name, (turn.listening_port,), "udp")
+        # The streamer talks to TURN on its listening port and sends media to relayed addresses
+        # (the relay range); the relay answers on the streamer's ephemeral ports.
+        relay = ((turn.relay_min_port, turn.relay_max_port),)
+        turn_peer = Peer(self.turn.name, (turn.listening_port,), "udp", ranges=relay)
         streamer = replace(
             streamer,
             env={**streamer.env, "SIGNALLING_URL": signalling_url},
@@ -144,7 +176,9 @@ class PixelStreaming(Component):
         )
 
 
-def _turn_request(name: str, turn: TurnOptions, secret: pulumi.Output[str]) -> ServiceRequest:
+def _turn_request(
+    name: str, turn: TurnOptions, secret: pulumi.Output[str], peer_ranges: pulumi.Output[Sequence[str]]
+) -> ServiceRequest:
     relay = tuple(
         PortRequest(f"relay-{port}", port, "udp", "udp", host_port=port, public=False)
         for port in range(turn.relay_min_port, turn.relay_max_port + 1)
@@ -159,11 +193,15 @@ def _turn_request(name: str, turn: TurnOptions, secret: pulumi.Output[str]) -> S
         pool=turn.pool,
         ports=listening + relay,
         args=("-c", f"{SECRETS_DIR}/turnserver.conf"),
-        secret_files={"turnserver.conf": secret.apply(lambda s: turn_config(turn, s))},
-        cpu=0.5,
-        memory_mib=256,
-        limit_cpu=1.0,
-        limit_memory_mib=512,
+        secret_files={
+            "turnserver.conf": pulumi.Output.all(secret, peer_ranges).apply(
+                lambda values: turn_config(turn, values[0], values[1])
+            )
+        },
+        cpu=TURN_CPU,
+        memory_mib=TURN_MEMORY_MIB,
+        limit_cpu=TURN_LIMIT_CPU,
+        limit_memory_mib=TURN_LIMIT_MEMORY_MIB,
         health=HealthRequest(kind="tcp", port=turn.listening_port),
         user="65534:65534",
         public=turn.public,

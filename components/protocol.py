@@ -9,7 +9,7 @@ stack config).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -73,6 +73,8 @@ class Peer:
     name: str
     ports: tuple[int, ...]
     protocol: Literal["tcp", "udp"] = "tcp"
+    # Inclusive port ranges besides ``ports`` (a TURN relay range the streamer sends media to).
+    ranges: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,9 @@ class ServiceEndpoint:
     host: pulumi.Output[str]
     ports: Mapping[str, int]
     resources: tuple[pulumi.Resource, ...] = ()
+    # Where clients outside the platform reach the workload's published ports (a load balancer's
+    # DNS name or address, the Docker host's address); None where nothing is published.
+    public_host: pulumi.Output[str] | None = None
 
     def address(self, port: str) -> pulumi.Output[str]:
         """``host:port`` for the named port."""
@@ -306,6 +311,13 @@ class Target(Protocol):
     def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint: ...
 
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]: ...
+
+    def workload_ranges(self, pool: Pool) -> pulumi.Output[Sequence[str]]:
+        """The CIDRs workloads on ``pool`` take their addresses from.
+
+        A relay that refuses private peers (TURN) must still reach these: the streamer lives there.
+        """
+        ...
 
     def finish(self) -> None: ...
 

@@ -91,9 +91,18 @@ def render(
     ]
     if diff is not None:
         lines += render_hazards(diff) + render_diff(diff, base_label, limit)
+    lines += render_warnings(document)
     lines += ["### Architecture", "", *mermaid(arch), ""]
     lines += render_components(arch, document) + render_violations(violations, limit) + render_outputs(document)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render_warnings(document: Mapping[str, Any]) -> list[str]:
+    """What the stack deploys differently from what was asked (the program's warnings)."""
+    warnings = [str(w) for w in document.get("warnings") or []]
+    if not warnings:
+        return []
+    return ["> [!WARNING]", *[f"> - {w}" for w in warnings], ""]
 
 
 def render_hazards(diff: Diff) -> list[str]:

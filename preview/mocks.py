@@ -11,6 +11,7 @@ report can show that a value is secret without showing it.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,9 @@ class Recorded:
     delete_before_replace: bool
     inputs: dict[str, Any]
     secret_paths: list[str] = field(default_factory=list)
+    # The inputs with secret values in the clear, never reported: for the e2e harness
+    # (tests/e2e), which applies the recorded resources to a real engine.
+    unmasked_inputs: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,17 +66,17 @@ def _stable_id(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()
 
 
-def _plain(value: Any, path: str, secrets: list[str]) -> Any:
-    """Wire-format value -> JSON value, secrets masked and their paths collected."""
+def _plain(value: Any, path: str, secrets: list[str], mask: bool = True) -> Any:
+    """Wire-format value -> JSON value, secrets masked (unless ``mask`` is false) and their paths collected."""
     if isinstance(value, dict):
         if value.get(_SIG_KEY) == _SECRET_SIG:
             secrets.append(path or "(root)")
-            return _masked(value.get("value"))
+            return _masked(value.get("value")) if mask else _plain(value.get("value"), path, [], mask)
         if _SIG_KEY in value:  # resource references and assets: keep them readable
-            return {k: _plain(v, f"{path}.{k}", secrets) for k, v in value.items() if k != _SIG_KEY}
-        return {k: _plain(v, f"{path}.{k}" if path else k, secrets) for k, v in value.items()}
+            return {k: _plain(v, f"{path}.{k}", secrets, mask) for k, v in value.items() if k != _SIG_KEY}
+        return {k: _plain(v, f"{path}.{k}" if path else k, secrets, mask) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v, f"{path}[{i}]", secrets) for i, v in enumerate(value)]
+        return [_plain(v, f"{path}[{i}]", secrets, mask) for i, v in enumerate(value)]
     if value == _UNKNOWN:
         return UNKNOWN
     if isinstance(value, float) and value.is_integer():
@@ -120,6 +124,7 @@ class RecordingMonitor(MockMonitor):
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 inputs=inputs,
                 secret_paths=secrets,
+                unmasked_inputs=_plain(raw, "", [], mask=False),
             )
         )
         return response
@@ -143,9 +148,17 @@ class PlatformMocks(pulumi.runtime.Mocks):
             outputs["driver"] = "local"
         elif token == "docker:index/network:Network":
             outputs["driver"] = args.inputs.get("driver", "bridge")
+            # Docker's default address pools hand bridge networks /16s from 172.17.0.0 up.
+            outputs.setdefault("ipamConfigs", [{"subnet": "172.18.0.0/16", "gateway": "172.18.0.1"}])
+        elif token == "kubernetes:core/v1:Service" and (args.inputs.get("spec") or {}).get("type") == "LoadBalancer":
+            # pulumi-kubernetes waits for the balancer's address before the Service counts as created.
+            outputs["status"] = {"loadBalancer": {"ingress": [{"hostname": f"{args.name}-{rid[:8]}.lb.example"}]}}
         elif token == "random:index/randomPassword:RandomPassword":
             length = int(args.inputs.get("length", 32))
-            outputs["result"] = (rid * 4)[:length]
+            # New keepers make a new password (the provider replaces the resource).
+            keepers = args.inputs.get("keepers")
+            seed = _stable_id(rid, json.dumps(keepers, sort_keys=True)) if keepers else rid
+            outputs["result"] = (seed * 4)[:length]
             outputs["bcryptHash"] = "$2a$10$" + rid[:53]
         elif token == "tls:index/privateKey:PrivateKey":
             outputs["privateKeyPem"] = "-----BEGIN PRIVATE KEY-----\nMOCK\n-----END PRIVATE KEY-----\n"
@@ -175,6 +188,19 @@ MOCK_ACCOUNT = "123456789012"
 MOCK_REGION = "us-east-1"
 
 
+# ARN formats of the resources whose ARNs end up in IAM, bucket and key policies (Service Authorization Reference).
+_ARN_SHAPES = {
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{where}:log-group:{name}",
+    "aws:secretsmanager/secret:Secret": "arn:aws:secretsmanager:{where}:secret:{name}-{rid:.6}",
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{name}",
+    "aws:kms/key:Key": "arn:aws:kms:{where}:key/{rid:.8}-0000-4000-8000-{rid:.12}",
+    "aws:efs/fileSystem:FileSystem": "arn:aws:elasticfilesystem:{where}:file-system/fs-{rid:.17}",
+    "aws:efs/accessPoint:AccessPoint": "arn:aws:elasticfilesystem:{where}:access-point/fsap-{rid:.17}",
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:iam/serviceLinkedRole:ServiceLinkedRole": "arn:aws:iam::{account}:role/aws-service-role/{name}",
+}
+
+
 def _aws_outputs(token: str, name: str, rid: str, outputs: dict[str, Any]) -> None:
     """ARNs, generated names and endpoints the way AWS would compute them."""
     module, _, kind = token.removeprefix("aws:").partition("/")
@@ -183,7 +209,11 @@ def _aws_outputs(token: str, name: str, rid: str, outputs: dict[str, Any]) -> No
         if prefix_key in outputs and key not in outputs:
             outputs[key] = f"{outputs[prefix_key]}{rid[:8]}"
     resource_name = outputs.get("name") or outputs.get("bucket") or outputs.get("identifier") or name
-    outputs.setdefault("arn", f"arn:aws:{module}:{MOCK_REGION}:{MOCK_ACCOUNT}:{kind.lower()}/{resource_name}")
+    shape = _ARN_SHAPES.get(token)
+    where = f"{MOCK_REGION}:{MOCK_ACCOUNT}"
+    if shape is not None:  # the real ARN formats, so policy documents built from them can be linted
+        outputs.setdefault("arn", shape.format(where=where, account=MOCK_ACCOUNT, name=resource_name, rid=rid))
+    outputs.setdefault("arn", f"arn:aws:{module}:{where}:{kind.lower()}/{resource_name}")
     if kind in ("LoadBalancer", "TargetGroup"):
         outputs["arnSuffix"] = f"{'app' if kind == 'LoadBalancer' else 'targetgroup'}/{resource_name}/{rid[:16]}"
         outputs["dnsName"] = f"{resource_name}-{rid[:8]}.{MOCK_REGION}.elb.amazonaws.com"
@@ -193,5 +223,9 @@ def _aws_outputs(token: str, name: str, rid: str, outputs: dict[str, Any]) -> No
         if outputs.get("manageMasterUserPassword"):
             secret = f"arn:aws:secretsmanager:{MOCK_REGION}:{MOCK_ACCOUNT}:secret:rds!db-{rid[:8]}"
             outputs["masterUserSecrets"] = [{"secretArn": secret, "secretStatus": "active", "kmsKeyId": "mock"}]
+    if token == "aws:secretsmanager/secretVersion:SecretVersion":
+        # A new value is a new version (changing secret_string replaces the version).
+        value = _stable_id(rid, json.dumps(_plain(outputs.get("secretString", ""), "", [], mask=False)))
+        outputs["versionId"] = f"{value[:8]}-0000-4000-8000-{value[:12]}"
     if token == "aws:ecs/cluster:Cluster":
         outputs.setdefault("name", resource_name)

@@ -52,6 +52,7 @@ class Report:
             "resources": [r.to_json() for r in sorted(resources, key=lambda r: r.urn)],
             "outputs": self.result.outputs,
             "violations": [v.__dict__ for v in self.violations],
+            "warnings": list(self.result.warnings),
             "summary": {"resources": len(resources), "by_type": self.result.by_type(), "pools": self.pools},
         }
 
@@ -99,6 +100,15 @@ def _pool_line(pool: dict[str, Any]) -> str:
     text += (
         f"; limits {limits['cpu']:g} cpu ({over['cpu']:.0%}), {format_mib(limits['memory_mib'])} ({over['memory']:.0%})"
     )
+    reserved = pool.get("reservation")
+    if reserved and reserved.get("target") == "aws":
+        # What ECS reserves: dedicated GPUs (resourceRequirements value) and MPS shares packed onto whole cards.
+        text += f"; ECS reserves {reserved['dedicated_gpus']} dedicated GPU(s)"
+        if reserved["mps_containers"]:
+            text += (
+                f" + {reserved['mps_containers']} MPS share(s), {format_mib(reserved['mps_memory_mib'])} on "
+                f"{reserved['mps_gpus']} GPU(s) of {format_mib(reserved['card_memory_mib'])}"
+            )
     return text
 
 
@@ -133,6 +143,9 @@ def render_tree(report: Report) -> str:
         lines += ["", "Pools (requests against the allocation cap; stated limits against the whole pool):"]
         for name, pool in report.pools.items():
             lines.append(f"    {name}: {_pool_line(pool)}")
+    if result.warnings:
+        lines += ["", "Warnings:"]
+        lines += [f"    {warning}" for warning in result.warnings]
     lines += ["", f"Policies (pack gpu-platform, {report.environment} config):"]
     if not report.violations:
         lines.append("    no violations")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ class PreviewResult:
     config: dict[str, Any]
     resources: list[Recorded] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # What the program logged as warnings (``pulumi.log.warn``), as ``pulumi up`` would show them.
+    warnings: list[str] = field(default_factory=list)
 
     def by_type(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -100,8 +103,9 @@ def run_program(
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(dict(config), list(secret_keys or ()))
     runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
     result = PreviewResult(stack=stack, config=dict(config))
+    logger = _WarningLog(result.warnings)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, logger=logger, monitor=monitor)
     try:
         _sync_await(run_pulumi_func(program))
         result.outputs = _sync_await(_resolve_outputs())
@@ -110,6 +114,21 @@ def run_program(
         loop.close()
         asyncio.set_event_loop(None)
     return result
+
+
+class _WarningLog(logging.Logger):
+    """The mock engine's logger: keeps the program's warnings for the report, drops the rest.
+
+    ``pulumi.runtime.set_mocks`` hands every ``pulumi.log`` call to this logger, which is
+    how warnings the program gives ``pulumi up`` reach the offline preview too.
+    """
+
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__("gpu-platform.preview", logging.WARNING)
+        self.sink = sink
+
+    def warning(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.sink.append(str(msg))
 
 
 async def _resolve_outputs() -> dict[str, Any]:

@@ -68,7 +68,15 @@ def _allowed(detail: ErrorDetails, model: type[BaseModel]) -> str:
     message = detail["msg"]
     for noise in ("Value error, ", "Assertion failed, "):
         message = message.replace(noise, "")
-    return message[0].lower() + message[1:] if message else "invalid value"
+    return _lower_first_word(message) if message else "invalid value"
+
+
+def _lower_first_word(message: str) -> str:
+    """Lowercase the first word to follow a ';' ("input should be ..."), but keep acronyms ("GPU units ...")."""
+    first = message.split(" ", 1)[0]
+    if first[1:2].isupper() or any(c.isdigit() for c in first):
+        return message  # an acronym or a name (GPU, TLS, ECS, gRPC's peers): lowercasing would mangle it
+    return message[0].lower() + message[1:]
 
 
 def _bounds(model: type[BaseModel], field: str) -> tuple[object, object] | None:

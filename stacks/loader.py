@@ -18,8 +18,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from stacks import target_checks
-from stacks.errors import ConfigError, Problem, fail
+from stacks.errors import Caveat, ConfigError, Problem, fail
 from stacks.errors_pydantic import problems_from
+from stacks.inputs import PATH, InputError, check_value, decode_json, load_yaml, read_text
 from stacks.placement import Placement, place
 from stacks.profiles import PROFILES, Profile
 from stacks.references import check_references, creation_order
@@ -44,6 +45,7 @@ class StackSpec:
     pool_settings: dict[str, BaseModel]
     placement: Placement
     order: tuple[str, ...]
+    caveats: tuple[Caveat, ...] = ()
 
     @property
     def target(self) -> str:
@@ -115,6 +117,17 @@ def load_stack(stack: str, config: Mapping[str, Any]) -> StackSpec:
         pool_settings=pool_settings,
         placement=placement,
         order=tuple(order),
+        caveats=tuple(
+            target_checks.caveats(
+                settings.target,
+                path,
+                blueprint,
+                placement,
+                pool_settings,
+                target_settings,
+                PROFILES[settings.environment],
+            )
+        ),
     )
 
 
@@ -124,20 +137,24 @@ def _settings(source: str, config: Mapping[str, Any]) -> StackSettings:
         namespace, _, name = key.partition(":")
         if namespace != PROJECT:
             continue  # provider config such as aws:region belongs to the providers
-        ours[name] = _decode(value)
+        ours[name] = _decode(source, key, value)
     try:
         return StackSettings.model_validate(ours)
     except ValidationError as error:
         raise ConfigError(source, problems_from(error, StackSettings, prefix=PROJECT + ":")) from None
 
 
-def _decode(value: Any) -> Any:
-    """The CLI hands structured config values to programs as JSON text."""
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
+def _decode(source: str, key: str, value: Any) -> Any:
+    """The CLI hands structured config values to programs as JSON text (read within the input limits)."""
+    try:
+        if isinstance(value, str) and value[:1] in "{[":
+            try:
+                return decode_json(value)
+            except json.JSONDecodeError:
+                return value
+        check_value(value)
+    except InputError as error:
+        raise fail(source, key, error.value, error.allowed) from None
     return value
 
 
@@ -147,7 +164,7 @@ def _read_blueprint(source: str, name: str) -> tuple[str, dict[str, Any]]:
         path = candidate if candidate.is_absolute() else ROOT / candidate
     else:
         path = BLUEPRINTS / f"{name}.yaml"
-    if not path.is_file():
+    if not _exists(path):
         raise fail(
             source,
             f"{PROJECT}:blueprint",
@@ -156,16 +173,27 @@ def _read_blueprint(source: str, name: str) -> tuple[str, dict[str, Any]]:
         )
     shown = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(read_text(path))
+    except InputError as error:
+        if error.where == PATH:
+            raise fail(source, f"{PROJECT}:blueprint", name, f"{error.value}; {error.allowed}") from None
+        raise fail(shown, error.where, error.value, error.allowed) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top level)"
-        raise fail(shown, where, getattr(error, "problem", str(error)), "the file must be valid YAML") from None
+        raise fail(shown, where, getattr(error, "problem", None) or str(error), "the file must be valid YAML") from None
     if not isinstance(raw, dict):
-        raise fail(
-            shown, "(top level)", type(raw).__name__, "a blueprint is a YAML mapping with name, pools, services, ..."
-        )
+        found = "an empty document" if raw is None else f"a {type(raw).__name__}"
+        raise fail(shown, "(top level)", found, "a blueprint is a YAML mapping with name, pools, services, ...")
     return shown, raw
+
+
+def _exists(path: Path) -> bool:
+    """``path.exists()``, where a name the OS cannot even look up (NUL byte, too long) does not exist."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,8 @@ class PoolUsage:
     limit_cpu: float = 0.0
     limit_memory_mib: int = 0
     members: list[Workload] = field(default_factory=list)
+    # What the target will actually reserve (e.g. ECS dedicated GPUs and MPS shares), set by its checks.
+    reservation: dict[str, object] | None = None
 
     @property
     def allowed_cpu(self) -> float:
@@ -57,7 +59,7 @@ class PoolUsage:
 
     def add(self, workload: Workload, default_limits: Resources | None = None) -> None:
         r, n = workload.requests, workload.replicas
-        limits = workload.limits or _default_limits(r, default_limits)
+        limits = workload.limits or limits_or_default(r, default_limits)
         self.cpu += r.cpu * n
         self.memory_mib += r.memory * n
         self.gpu += r.gpu * n
@@ -102,6 +104,7 @@ class PoolUsage:
                 "cpu": round(self.limit_cpu / pool.cpu, 2),
                 "memory": round(self.limit_memory_mib / pool.memory, 2),
             },
+            **({"reservation": self.reservation} if self.reservation else {}),
         }
 
     def largest(self, count: int = 3) -> list[Workload]:
@@ -116,7 +119,7 @@ class Placement:
     usage: dict[str, PoolUsage]
 
 
-def _default_limits(requests: Resources, default: Resources | None) -> Resources:
+def limits_or_default(requests: Resources, default: Resources | None) -> Resources:
     """What a workload without stated limits is capped at: the profile's default, never below its requests."""
     if default is None:
         return requests

@@ -13,6 +13,7 @@
 | Storage (floor)  | 5 GiB            | 20 GiB                   | 50 GiB                      |
 | HA               | single           | single                   | multi-AZ + read replica     |
 | Protection       | none             | none                     | protect + retain + snapshot |
+| Log retention    | 7 days           | 30 days                  | 365 days                    |
 
 Targets read the profile; only ``stacks/`` decides which profile a stack gets.
 The seed's "GPU: shared / dedicated" row is not a profile value: whether a
@@ -132,7 +133,7 @@ PROFILES: dict[Environment, Profile] = {
         read_replicas=1,
         protect_stateful=True,
         publish_address="0.0.0.0",
-        log_retention_days=90,
+        log_retention_days=365,
         spot_capacity=False,
     ),
 }

@@ -40,6 +40,8 @@ def load() -> StackSpec:
 def run() -> None:
     """Validate, build and export the running stack."""
     spec = load()
+    for caveat in spec.caveats:
+        pulumi.log.warn(caveat.render())
     built = build(spec)
     pulumi.export("environment", spec.profile.name)
     pulumi.export("target", spec.target)

@@ -274,11 +274,17 @@ class WebSocketGatewaySpec(Strict):
         return self
 
 
+def _major_version(value: object) -> object:
+    """An integer major version (``version: 16``) as the string the choices name; anything else unchanged."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class DatabaseSpec(Strict):
     """A PostgreSQL database managed by the target (container, operator or RDS)."""
 
     engine: Literal["postgres"] = "postgres"
-    version: Literal["14", "15", "16", "17"] = "16"
+    # YAML reads an unquoted 16 as an integer; a major version is a name, so 16 and "16" both mean "16".
+    version: Annotated[Literal["14", "15", "16", "17"], BeforeValidator(_major_version)] = "16"
     database: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "app"
     username: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "app"
     storage: MemoryMiB = 20 * 1024

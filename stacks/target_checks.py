@@ -12,11 +12,12 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from stacks.errors import Problem, fail
-from stacks.placement import Placement
+from stacks.errors import Caveat, Problem, fail
+from stacks.placement import Placement, limits_or_default
+from stacks.profiles import Profile
 from stacks.references import HostPort, check_host_ports
 from stacks.settings import PROJECT
-from stacks.spec import Blueprint
+from stacks.spec import Blueprint, Resources, Volume
 from stacks.workloads import workloads
 
 
@@ -77,14 +78,20 @@ def _aws(
     pool_settings: dict[str, BaseModel],
     target_settings: BaseModel,
 ) -> list[Problem]:
-    """Fargate has no GPUs and a largest task size; an ALB serves gRPC only over HTTPS."""
+    """Fargate has no GPUs and a largest task size; an ALB serves gRPC only over HTTPS; ECS takes whole GPUs
+    or MPS shares that fit the pool's cards; Service Connect names have a length limit.
+
+    Also records on each GPU pool's usage what ECS will reserve there (the Pools report shows it).
+    """
     from targets.aws.fargate import task_size
     from targets.aws.settings import AwsPoolSettings, AwsSettings
 
     assert isinstance(target_settings, AwsSettings)
     del path
-    problems: list[Problem] = []
+    problems: list[Problem] = _ecs_gpu_reservations(blueprint, placement) + _service_connect_names(blueprint)
     for workload in workloads(blueprint):
+        if workload.key.startswith("databases."):
+            continue  # RDS, not an ECS task
         pool_name = placement.pool_of[workload.key]
         settings = pool_settings[pool_name]
         assert isinstance(settings, AwsPoolSettings)
@@ -121,6 +128,71 @@ def _aws(
     return problems
 
 
+# ECS Service Connect: a service's discoveryName (and portName) is at most 64 characters. The AWS target
+# derives it as "<workload name>-<first TCP port name>" (targets/aws/services.py); TURN's TCP port is "turn-tcp".
+SERVICE_CONNECT_NAME_MAX = 64
+
+
+def _service_connect_names(blueprint: Blueprint) -> list[Problem]:
+    problems = []
+    for workload in workloads(blueprint):
+        if workload.key.startswith("databases."):
+            continue
+        tcp = [p.name for p in workload.ports if p.protocol == "tcp"]
+        if workload.key.endswith(".turn"):
+            tcp = ["turn-tcp"]
+        if not tcp:
+            continue
+        derived = f"{workload.name}-{tcp[0]}"
+        if len(derived) > SERVICE_CONNECT_NAME_MAX:
+            problems.append(
+                Problem(
+                    workload.key,
+                    derived,
+                    f"the ECS Service Connect discovery name derived from it ({len(derived)} characters) exceeds "
+                    f"{SERVICE_CONNECT_NAME_MAX}: shorten the workload or its first TCP port's name",
+                )
+            )
+    return problems
+
+
+def _ecs_gpu_reservations(blueprint: Blueprint, placement: Placement) -> list[Problem]:
+    """Whole GPUs or MPS shares (targets/aws/gpu_sharing.py), packed onto each pool's cards as ECS will."""
+    from targets.aws.gpu_sharing import PoolReservation, problem, usable_gpu_memory
+
+    problems: list[Problem] = []
+    reservations: dict[str, PoolReservation] = {}
+    for workload in workloads(blueprint):
+        gpu = workload.requests.gpu
+        pool_name = placement.pool_of[workload.key]
+        pool = blueprint.pools[pool_name]
+        if gpu <= 0 or pool.gpus == 0:
+            continue
+        card = usable_gpu_memory(pool.gpu_memory, pool.gpu_model)
+        wrong = problem(gpu, card)
+        if wrong:
+            key = f"{workload.key}.requests.gpu" if card or gpu > 1 else f"pools.{pool_name}.gpu_memory"
+            problems.append(Problem(key, f"{gpu:g}" if key.endswith("gpu") else None, wrong))
+            continue
+        reservations.setdefault(pool_name, PoolReservation(card)).add(gpu, workload.replicas)
+    for pool_name, reservation in reservations.items():
+        summary = reservation.summary()
+        placement.usage[pool_name].reservation = {"target": "aws", **summary}
+        gpus = blueprint.pools[pool_name].gpus
+        if summary["gpus_needed"] > gpus:
+            problems.append(
+                Problem(
+                    f"pools.{pool_name}.gpus",
+                    gpus,
+                    f"ECS would need {summary['gpus_needed']} GPUs: {summary['dedicated_gpus']} dedicated and "
+                    f"{summary['mps_gpus']} shared through MPS ({summary['mps_containers']} shares, "
+                    f"{summary['mps_memory_mib']} MiB of {reservation.card_mib} MiB per card; a GPU serves either "
+                    "MPS shares or one dedicated container)",
+                )
+            )
+    return problems
+
+
 def _kubernetes(
     source: str,
     path: str,
@@ -132,9 +204,21 @@ def _kubernetes(
     """Time-sliced GPUs are whole units: a pool's pods may not ask for more units than its cards offer."""
     import math
 
-    from targets.kubernetes.settings import KubernetesPoolSettings
+    from targets.kubernetes.settings import KubernetesPoolSettings, KubernetesSettings
 
-    del source, path, target_settings
+    del path
+    assert isinstance(target_settings, KubernetesSettings)
+    problems: list[Problem] = []
+    if blueprint.pixel_streaming and not target_settings.pod_cidrs:
+        problems.append(
+            Problem(
+                f"{PROJECT}:kubernetes.pod_cidrs",
+                None,
+                f"the blueprint streams Pixel Streaming ({', '.join(blueprint.pixel_streaming)}): the TURN relay "
+                "refuses private peers except the cluster's pod CIDRs, so set them (e.g. [10.244.0.0/16]) "
+                f"in {source}",
+            )
+        )
     asked: dict[str, list[tuple[str, int]]] = {}
     for workload in workloads(blueprint):
         if workload.requests.gpu <= 0:
@@ -144,7 +228,7 @@ def _kubernetes(
         assert isinstance(settings, KubernetesPoolSettings)
         units = max(1, math.ceil(workload.requests.gpu * settings.time_slicing_replicas - 1e-9)) * workload.replicas
         asked.setdefault(pool, []).append((workload.key, units))
-    problems = []
+    problems += _kubernetes_names(blueprint, target_settings)
     for pool, items in asked.items():
         settings = pool_settings[pool]
         assert isinstance(settings, KubernetesPoolSettings)
@@ -163,8 +247,182 @@ def _kubernetes(
     return problems
 
 
+def _volumes(blueprint: Blueprint) -> dict[str, dict[str, Volume]]:
+    """Each workload's volumes by its key path (the sections that have volumes)."""
+    found: dict[str, dict[str, Volume]] = {}
+    for name, service in blueprint.services.items():
+        found[f"services.{name}"] = service.volumes
+    for name, gateway in blueprint.websocket_gateways.items():
+        found[f"websocket_gateways.{name}.service"] = gateway.service.volumes
+    for name, fleet in blueprint.grpc_tool_fleets.items():
+        found[f"grpc_tool_fleets.{name}.api"] = fleet.api.volumes
+        for tool_name, tool in fleet.tools.items():
+            found[f"grpc_tool_fleets.{name}.tools.{tool_name}"] = tool.volumes
+    for name, streaming in blueprint.pixel_streaming.items():
+        key = f"pixel_streaming.{name}"
+        found[f"{key}.streamer"] = streaming.streamer.volumes
+        found[f"{key}.signalling.service"] = streaming.signalling.service.volumes
+        if streaming.matchmaker is not None:
+            found[f"{key}.matchmaker"] = streaming.matchmaker.volumes
+    return found
+
+
+def _kubernetes_names(blueprint: Blueprint, target_settings: BaseModel) -> list[Problem]:
+    """Names the Kubernetes target derives from the blueprint, each within the API's limit for its use.
+
+    One problem per blueprint key and derived name (the strictest limit it breaks), so a long
+    ``<fleet>-<tool>`` is named once, not once per object it would have named.
+    """
+    from targets.kubernetes import names
+    from targets.kubernetes.settings import KubernetesSettings
+
+    assert isinstance(target_settings, KubernetesSettings)
+    volumes = _volumes(blueprint)
+    # Workloads with a volume one replica owns become StatefulSets (targets/kubernetes/target.py).
+    stateful = {key for key, found in volumes.items() if any(not v.shared for v in found.values())}
+    derived: list[names.DerivedName] = []
+    for workload in workloads(blueprint):
+        key, name = workload.key, workload.name
+        if key.startswith("databases."):
+            what = "a CloudNativePG Cluster name" if target_settings.cnpg else "the Postgres StatefulSet's name"
+            limit = names.CNPG_CLUSTER if target_settings.cnpg else names.STATEFUL_SET
+            derived.append(names.DerivedName(key, name, limit, what))
+            derived.append(
+                names.DerivedName(key, f"{name}{names.BACKUP_SUFFIX}", names.CRON_JOB, "the backup CronJob's name")
+            )
+        elif key in stateful:
+            derived.append(names.DerivedName(key, name, names.STATEFUL_SET, "a StatefulSet name"))
+        derived.append(names.DerivedName(key, name, names.DNS_LABEL, names.WORKLOAD_USES))
+        for index, port in enumerate(workload.ports):
+            derived.append(names.PortName(f"{key}.ports[{index}].name", port.name, names.PORT_NAME, names.PORT_USES))
+    for fleet_name, fleet in blueprint.grpc_tool_fleets.items():
+        for tool in fleet.tools if fleet.public_grpc else ():
+            derived.append(
+                names.DerivedName(
+                    f"grpc_tool_fleets.{fleet_name}.tools.{tool}", f"{fleet_name}-{tool}", names.DNS_LABEL,
+                    "the first label of its gRPC route's hostname (<fleet>-<tool>.<domain>)",
+                )
+            )  # fmt: skip
+    problems: list[Problem] = []
+    reported: set[tuple[str, str]] = set()
+    for item in sorted(derived, key=lambda d: d.limit):
+        problem = item.problem()
+        if problem and (item.key, item.name) not in reported:
+            reported.add((item.key, item.name))
+            problems.append(Problem(item.key, item.name, problem))
+    return problems
+
+
+def _kubernetes_caveats(
+    path: str,
+    blueprint: Blueprint,
+    placement: Placement,
+    pool_settings: dict[str, BaseModel],
+    target_settings: BaseModel,
+    profile: Profile,
+) -> list[Caveat]:
+    """Without CloudNativePG a database is one Postgres pod: read replicas and multi-AZ HA are not built.
+
+    Not an error: a staging cluster without the operator still deploys a working database, and the
+    prod profile asks for a replica by default. But ``pulumi up`` and the preview say so.
+    """
+    from targets.kubernetes.settings import KubernetesSettings
+
+    del path, placement, pool_settings
+    assert isinstance(target_settings, KubernetesSettings)
+    if target_settings.cnpg:
+        return []
+    found: list[Caveat] = []
+    for name, database in blueprint.databases.items():
+        stated = database.read_replicas is not None
+        replicas = database.read_replicas if database.read_replicas is not None else profile.read_replicas
+        dropped = []
+        if replicas:
+            source = "the blueprint" if stated else f"the {profile.name} profile"
+            dropped.append(f"{replicas} read replica(s) (from {source})")
+        if profile.ha == "multi-az":
+            dropped.append(f"multi-AZ HA (from the {profile.name} profile)")
+        if dropped:
+            found.append(
+                Caveat(
+                    f"databases.{name}" + (".read_replicas" if stated and replicas else ""),
+                    f"runs as a single Postgres StatefulSet on Kubernetes without CloudNativePG: "
+                    f"{' and '.join(dropped)} not deployed; set {PROJECT}:kubernetes.cnpg: true on a cluster "
+                    "with the CloudNativePG operator to get them",
+                )
+            )
+    return found
+
+
+def _database_features_not_built(blueprint: Blueprint, profile: Profile) -> dict[str, tuple[str, list[str]]]:
+    """Per database with read replicas or multi-AZ HA asked: (its key path, what was asked, and by whom).
+
+    Replicas come from the blueprint's ``read_replicas`` or, unset, from the profile (prod adds one).
+    """
+    found: dict[str, tuple[str, list[str]]] = {}
+    for name, database in blueprint.databases.items():
+        stated = database.read_replicas is not None
+        replicas = database.read_replicas if database.read_replicas is not None else profile.read_replicas
+        asked = []
+        if replicas:
+            source = "the blueprint" if stated else f"the {profile.name} profile"
+            asked.append(f"{replicas} read replica(s) (from {source})")
+        if profile.ha == "multi-az":
+            asked.append(f"multi-AZ HA (from the {profile.name} profile)")
+        if asked:
+            found[name] = (f"databases.{name}" + (".read_replicas" if stated and replicas else ""), asked)
+    return found
+
+
+def _docker_caveats(
+    path: str,
+    blueprint: Blueprint,
+    placement: Placement,
+    pool_settings: dict[str, BaseModel],
+    target_settings: BaseModel,
+    profile: Profile,
+) -> list[Caveat]:
+    """What Docker deploys short of the ask: one Postgres container per database; no GPU with ``gpus: none``."""
+    from targets.docker.settings import DockerSettings
+
+    del path, pool_settings
+    assert isinstance(target_settings, DockerSettings)
+    found = [
+        Caveat(key, f"runs as one Postgres container on Docker: {' and '.join(asked)} not deployed")
+        for key, asked in _database_features_not_built(blueprint, profile).values()
+    ]
+    if target_settings.gpus == "none":
+        found += [
+            Caveat(
+                workload.key,
+                f"runs on pool {placement.pool_of[workload.key]!r} without a GPU ({workload.requests.gpu:g} asked): "
+                f"{PROJECT}:docker.gpus is none, so its containers get no device request",
+            )
+            for workload in workloads(blueprint)
+            if workload.requests.gpu > 0
+        ]
+    if target_settings.max_cpus is not None:
+        ceiling = Resources(cpu=profile.limits.cpu, memory=profile.limits.memory_mib)
+        for workload in workloads(blueprint):
+            asked = (workload.limits or limits_or_default(workload.requests, ceiling)).cpu
+            if asked > target_settings.max_cpus:
+                found.append(
+                    Caveat(
+                        workload.key,
+                        f"CPU limit lowered from {asked:g} to {target_settings.max_cpus:g}: "
+                        f"{PROJECT}:docker.max_cpus (the engine refuses a limit above its CPU count)",
+                    )
+                )
+    return found
+
+
 Check = Callable[[str, str, Blueprint, Placement, dict[str, BaseModel], BaseModel], list[Problem]]
 CHECKS: dict[str, Check] = {"docker": _docker, "kubernetes": _kubernetes, "aws": _aws}
+
+# What a target deploys differently from what was asked (warnings, not errors): the check's arguments
+# without the source, plus the environment's profile (read replicas and HA come from it too).
+Caveats = Callable[[str, Blueprint, Placement, dict[str, BaseModel], BaseModel, Profile], list[Caveat]]
+CAVEATS: dict[str, Caveats] = {"kubernetes": _kubernetes_caveats, "docker": _docker_caveats}
 
 
 def check(
@@ -179,3 +437,17 @@ def check(
     """Every problem the target has with this blueprint (empty when it can deploy it)."""
     found = CHECKS.get(target)
     return found(source, path, blueprint, placement, pool_settings, target_settings) if found else []
+
+
+def caveats(
+    target: str,
+    path: str,
+    blueprint: Blueprint,
+    placement: Placement,
+    pool_settings: dict[str, BaseModel],
+    target_settings: BaseModel,
+    profile: Profile,
+) -> list[Caveat]:
+    """What the target will deploy differently from the blueprint or profile (shown as warnings)."""
+    found = CAVEATS.get(target)
+    return found(path, blueprint, placement, pool_settings, target_settings, profile) if found else []

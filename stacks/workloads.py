@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.turn import TURN_CPU, TURN_LIMIT_CPU, TURN_LIMIT_MEMORY_MIB, TURN_MEMORY_MIB
 from stacks.spec import Blueprint, PortSpec, Resources, ServiceSpec
 
-# What the TURN relay asks for: coturn is light; relaying media is network-bound.
-TURN_REQUESTS = Resources(cpu=0.5, memory=256)
+# What the TURN relay asks for and is capped at: the numbers the component sets (components/turn.py).
+TURN_REQUESTS = Resources(cpu=TURN_CPU, memory=TURN_MEMORY_MIB)
+TURN_LIMITS = Resources(cpu=TURN_LIMIT_CPU, memory=TURN_LIMIT_MEMORY_MIB)
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def workloads(blueprint: Blueprint) -> list[Workload]:
                 key=f"pixel_streaming.{name}.turn",
                 name=f"{name}-turn",
                 requests=TURN_REQUESTS,
-                limits=None,
+                limits=TURN_LIMITS,
                 replicas=1,
                 pool=streaming.streamer.pool,
                 architectures=("amd64", "arm64"),
