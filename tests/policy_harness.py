@@ -70,6 +70,7 @@ class Res:
     name: str
     props: Mapping[str, Any]
     protect: bool = False
+    depends_on: tuple[str, ...] = ()  # names of other resources in the same call
 
 
 def stack_violations(name: str, resources: Sequence[Res], environment: str = "prod") -> list[tuple[str | None, str]]:
@@ -77,23 +78,23 @@ def stack_violations(name: str, resources: Sequence[Res], environment: str = "pr
     found = policy(name)
     assert isinstance(found, StackValidationPolicy), f"{name} is not a stack policy"
     reported: list[tuple[str | None, str]] = []
-    args = StackValidationArgs(
-        [
-            PolicyResource(
-                r.type,
-                engine_props(r.props),
-                f"urn:pulumi:{environment}::gpu-platform::{r.type}::{r.name}",
-                r.name,
-                _options(r.protect),
-                None,
-                None,
-                [],
-                {},
-            )
-            for r in resources
-        ],
-        {"environment": environment},
-    )
+    built = {
+        r.name: PolicyResource(
+            r.type,
+            engine_props(r.props),
+            f"urn:pulumi:{environment}::gpu-platform::{r.type}::{r.name}",
+            r.name,
+            _options(r.protect),
+            None,
+            None,
+            [],
+            {},
+        )
+        for r in resources
+    }
+    for r in resources:
+        built[r.name].dependencies = [built[name] for name in r.depends_on]
+    args = StackValidationArgs(list(built.values()), {"environment": environment})
     found.validate(args, lambda message, urn=None: reported.append((urn, message)))
     return reported
 

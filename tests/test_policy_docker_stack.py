@@ -95,6 +95,35 @@ def test_mutation_violates(rule: str, path: str, value: Any, fragment: str) -> N
     assert any(fragment in message for message in found), found
 
 
+class TestNeverStartedCarrier:
+    """A file carrier (created, never started) needs a writable root and runs nothing: runtime rules skip it."""
+
+    carrier: ClassVar[dict[str, Any]] = {
+        **{k: v for k, v in BASELINE.items() if k not in ("healthcheck", "ports", "envs")},
+        "name": "dev-api-files",
+        "readOnly": False,
+        "restart": "no",
+        "start": False,
+        "mustRun": False,
+        "networkMode": "none",
+    }
+
+    @pytest.mark.parametrize("rule", DOCKER_RULES)
+    def test_carrier_passes(self, rule: str) -> None:
+        assert violations(rule, CONTAINER, self.carrier, "prod") == []
+
+    @pytest.mark.parametrize(
+        "rule",
+        ["gpu-platform-docker-read-only-root", "gpu-platform-docker-restart-policy", "gpu-platform-docker-healthcheck"],
+    )
+    def test_a_started_container_gets_no_exemption(self, rule: str) -> None:
+        assert violations(rule, CONTAINER, mutate(self.carrier, "start", True), "prod")
+
+    def test_other_rules_still_hold(self) -> None:
+        found = violations("gpu-platform-docker-non-root", CONTAINER, mutate(self.carrier, "user", "0:0"), "prod")
+        assert found
+
+
 def test_cpu_limit_needs_one_of_the_cpu_controls() -> None:
     props = mutate(mutate(BASELINE, "cpus", ...), "cpuShares", ...)
     assert any("no CPU limit" in m for m in violations("gpu-platform-docker-cpu-limit", CONTAINER, props))
@@ -173,10 +202,6 @@ class TestPlaintextSecretsElsewhere:
         bad = [{"name": "api", "environment": [{"name": "DB_PASSWORD", "value": "x"}]}]
         assert any("DB_PASSWORD" in m for m in violations(self.rule, kind, {"containerDefinitions": json.dumps(bad)}))
 
-    def test_rds_password_input_violates(self) -> None:
-        found = violations(self.rule, "aws:rds/instance:Instance", {"password": "hunter2"})
-        assert any("manageMasterUserPassword" in m for m in found)
-
     @pytest.mark.parametrize("name", ["DB_PASSWORD_FILE", "TOKEN_PATH", "SECRET_ARN", "PASSWORD_MIN_LENGTH"])
     def test_references_and_harmless_names_pass(self, name: str) -> None:
         found = violations(self.rule, CONTAINER, mutate(BASELINE, "envs", [f"{name}=/run/secrets/x"]))
@@ -210,3 +235,23 @@ class TestProtectStateful:
 
     def test_stateless_resources_are_ignored(self) -> None:
         assert stack_violations(self.rule, [Res(CONTAINER, "api", BASELINE)]) == []
+
+    def _delivery(self, workload_mount: dict[str, Any]) -> list[Res]:
+        volume = Res("docker:index/volume:Volume", "api-secrets", {"name": "prod-api-secrets"})
+        carrier = {
+            **TestNeverStartedCarrier.carrier,
+            "volumes": [{"volumeName": "prod-api-secrets", "containerPath": "/run/secrets"}],
+        }
+        workload = {
+            **BASELINE,
+            "volumes": [{"volumeName": "prod-api-secrets", "containerPath": "/run/secrets", **workload_mount}],
+        }
+        return [volume, Res(CONTAINER, "api-files", carrier), Res(CONTAINER, "api", workload)]
+
+    def test_a_volume_only_mounted_read_only_holds_no_state(self) -> None:
+        """Delivered files: written only by a never-started carrier, read-only to every running container."""
+        assert stack_violations(self.rule, self._delivery({"readOnly": True})) == []
+
+    def test_a_volume_a_running_container_writes_is_state(self) -> None:
+        assert stack_violations(self.rule, self._delivery({})) != []
+        assert stack_violations(self.rule, self._delivery({"readOnly": False})) != []

@@ -84,6 +84,7 @@ def _stack_policy(rule: Rule) -> StackValidationPolicy:
                 protect=bool(r.opts.protect),
                 parent=r.parent.urn if r.parent is not None else None,
                 environment=environment,
+                dependencies=tuple(d.urn for d in r.dependencies),
             )
             for r in args.resources
         ]

@@ -31,6 +31,8 @@ class Subject:
     protect: bool = False
     parent: str | None = None
     environment: Environment = "dev"
+    # URNs this resource depends on (stack rules only: CrossGuard gives resource rules none).
+    dependencies: tuple[str, ...] = ()
 
 
 ResourceCheck = Callable[[Subject], Iterable[str]]

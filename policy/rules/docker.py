@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from policy.rules.base import Rule, Subject, as_list, get, resource_rule
 
@@ -15,6 +15,35 @@ PUBLIC_LABEL = "gpu-platform.public"
 
 def _labels(subject: Subject) -> dict[str, str]:
     return {str(item.get("label")): str(item.get("value")) for item in as_list(subject.props.get("labels"))}
+
+
+def read_only_volumes(subjects: Sequence[Subject]) -> set[str]:
+    """Docker volumes that no running container can write: they hold delivered files, not state.
+
+    The Docker target delivers files through a never-started carrier into volumes every
+    workload mounts read-only; those volumes are regenerated from the program, so they are
+    not protected. Decided from the mounts, not from a label, so a data volume cannot opt out.
+    """
+    written: set[str] = set()
+    mounted: set[str] = set()
+    for subject in subjects:
+        if subject.type != CONTAINER:
+            continue
+        for mount in as_list(subject.props.get("volumes")):
+            name = str(mount.get("volumeName") or "")
+            mounted.add(name)
+            if mount.get("readOnly") is not True and not _never_started(subject):
+                written.add(name)
+    return mounted - written - {""}
+
+
+def _never_started(subject: Subject) -> bool:
+    """A container created and never started runs no process: health, restart and root-fs rules do not apply.
+
+    The Docker target's file carriers are such containers (their root must be writable for
+    the engine to accept the files); every other rule still holds for them.
+    """
+    return subject.props.get("start") is False and subject.props.get("mustRun") is False
 
 
 @resource_rule(
@@ -99,6 +128,8 @@ def cpu_limit(subject: Subject) -> Iterator[str]:
     security=False,
 )
 def healthcheck(subject: Subject) -> Iterator[str]:
+    if _never_started(subject):
+        return
     tests = [str(t) for t in as_list(get(subject.props, "healthcheck.tests"))]
     if not tests or tests == ["NONE"]:
         yield f"container {subject.name} has no healthcheck"
@@ -113,6 +144,8 @@ def healthcheck(subject: Subject) -> Iterator[str]:
     security=False,
 )
 def restart_policy(subject: Subject) -> Iterator[str]:
+    if _never_started(subject):
+        return
     if subject.props.get("restart") in (None, "", "no"):
         yield f"container {subject.name} has no restart policy (use unless-stopped or on-failure)"
 
@@ -181,7 +214,7 @@ def non_root(subject: Subject) -> Iterator[str]:
     security=False,
 )
 def read_only_root(subject: Subject) -> Iterator[str]:
-    if subject.props.get("readOnly") is not True:
+    if subject.props.get("readOnly") is not True and not _never_started(subject):
         yield f"container {subject.name} has a writable root filesystem"
 
 

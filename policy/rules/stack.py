@@ -15,6 +15,7 @@ from policy.rules.base import (
     secret_looking,
     stack_rule,
 )
+from policy.rules.docker import read_only_volumes
 
 # Resources whose loss loses data: databases, volumes, claims.
 STATEFUL_TYPES = (
@@ -36,7 +37,10 @@ STATEFUL_TYPES = (
     environments=("prod",),
 )
 def protect_stateful(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]:
+    delivered = read_only_volumes(subjects)  # Docker volumes of delivered files: regenerated, not state
     for subject in subjects:
+        if subject.type == "docker:index/volume:Volume" and str(subject.props.get("name")) in delivered:
+            continue
         if subject.type in STATEFUL_TYPES and not subject.protect:
             yield subject.urn, f"{subject.type} {subject.name} holds state but is not protected"
 
@@ -73,9 +77,7 @@ def no_plaintext_secrets(subject: Subject) -> Iterator[str]:
                 f"{subject.name} sets {name} as a plaintext environment value; deliver it as a secret "
                 f"({name}_FILE on Docker/Kubernetes, ECS secrets)"
             )
-    for key in ("password", "masterPassword"):
-        if subject.type.startswith("aws:rds/") and subject.props.get(key):
-            yield f"{subject.name} sets {key} in its inputs; use manageMasterUserPassword"
+    # RDS master passwords: policy/rules/aws.py (rds_master_password), which sees where a value comes from.
 
 
 RULES: list[Rule] = [protect_stateful, no_plaintext_secrets]

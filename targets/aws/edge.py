@@ -9,8 +9,13 @@
 - gRPC target groups: ``protocolVersion`` GRPC, health check
   ``/grpc.health.v1.Health/Check`` with matcher ``0``; routed by host name.
 - Access logs to an S3 bucket (SSE-S3: ALB log delivery does not take KMS),
-  public access blocked, TLS-only; deletion protection in prod; invalid
-  headers dropped; a WAF web ACL with a rate-based rule from the profile.
+  public access blocked, TLS-only, versioned, protected and retained where the
+  profile protects state; the load balancer waits for the bucket policy (ELB
+  checks it when access logs are switched on: "Access Denied for bucket").
+  Deletion protection in prod; invalid headers dropped.
+- A WAF web ACL with a rate-based rule from the profile and AWS's common and
+  known-bad-inputs rule groups, logging to ``aws-waf-logs-<prefix>`` (WAF
+  accepts only destinations with that prefix) with credentials redacted.
 """
 
 from __future__ import annotations
@@ -29,6 +34,13 @@ from targets.aws.settings import AwsSettings
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 GRPC_HEALTH = "/grpc.health.v1.Health/Check"
+# WAF rule name -> AWS managed rule group (700 + 200 WCUs, well inside a web ACL's 1,500).
+MANAGED_RULE_GROUPS = {
+    "aws-common-rules": "AWSManagedRulesCommonRuleSet",
+    "aws-known-bad-inputs": "AWSManagedRulesKnownBadInputsRuleSet",
+}
+# Credentials never reach the WAF logs.
+REDACTED_HEADERS = ("authorization", "cookie")
 
 
 @dataclass
@@ -46,6 +58,8 @@ class Edge:
     target_groups: dict[str, aws.lb.TargetGroup] = field(default_factory=dict)
     load_balancer: aws.lb.LoadBalancer | None = None
     _logs: aws.s3.Bucket | None = None
+    # What must exist before a load balancer may switch access logs on (the bucket policy).
+    _logs_ready: list[pulumi.Resource] = field(default_factory=list)
 
     @property
     def domain(self) -> str:
@@ -98,7 +112,7 @@ class Edge:
             enable_deletion_protection=prod,
             desync_mitigation_mode="strictest" if prod else "defensive",
             access_logs={"bucket": logs.id, "prefix": "alb", "enabled": True},
-            opts=opts,
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=self._logs_ready)),
         )
         self.load_balancer = alb
         for route in self.routes:
@@ -185,7 +199,12 @@ class Edge:
 
     def _log_bucket(self, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
         f = self.foundation
-        bucket = aws.s3.Bucket("alb-logs", bucket_prefix=f"{f.prefix}-alb-logs-", force_destroy=False, opts=opts)
+        bucket = aws.s3.Bucket(
+            "alb-logs",
+            bucket_prefix=f"{f.prefix}-alb-logs-",
+            force_destroy=False,
+            opts=pulumi.ResourceOptions.merge(opts, f.stateful_options()),
+        )
         aws.s3.BucketPublicAccessBlock(
             "alb-logs-public-access",
             bucket=bucket.id,
@@ -221,7 +240,7 @@ class Edge:
             opts=opts,
         )
         elb_account = aws.elb.get_service_account_output(opts=pulumi.InvokeOutputOptions(provider=f.provider))
-        aws.s3.BucketPolicy(
+        policy = aws.s3.BucketPolicy(
             "alb-logs-policy",
             bucket=bucket.id,
             policy=pulumi.Output.all(bucket.arn, f.account_id, elb_account.arn).apply(
@@ -229,10 +248,11 @@ class Edge:
             ),
             opts=opts,
         )
+        self._logs_ready.append(policy)
         return bucket
 
     def _waf(self, alb: aws.lb.LoadBalancer, opts: pulumi.ResourceOptions) -> None:
-        """Rate-based blocking per client IP at the profile's rate (over a 60 s window), plus AWS common rules."""
+        """Per-IP rate limit from the profile (60 s window), AWS managed rule groups, and logging."""
         rps = self.context.profile.rate_limit_rps or 0
 
         def visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgsDict:
@@ -252,15 +272,16 @@ class Edge:
                 },
                 "visibility_config": visibility("rate-limit-per-ip"),
             },
-            {
-                "name": "aws-common-rules",
-                "priority": 2,
-                "override_action": {"none": {}},
-                "statement": {
-                    "managed_rule_group_statement": {"vendor_name": "AWS", "name": "AWSManagedRulesCommonRuleSet"}
-                },
-                "visibility_config": visibility("aws-common-rules"),
-            },
+            *[
+                {
+                    "name": rule,
+                    "priority": priority,
+                    "override_action": {"none": {}},
+                    "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+                    "visibility_config": visibility(rule),
+                }
+                for priority, (rule, group) in enumerate(MANAGED_RULE_GROUPS.items(), start=2)
+            ],
         ]
         acl = aws.wafv2.WebAcl(
             "alb-waf",
@@ -271,6 +292,16 @@ class Edge:
             opts=opts,
         )
         aws.wafv2.WebAclAssociation("alb-waf-association", resource_arn=alb.arn, web_acl_arn=acl.arn, opts=opts)
+        logs = self.foundation.log_group(
+            "alb-waf", self.foundation, group_name=f"aws-waf-logs-{self.foundation.prefix}"
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            "alb-waf-logging",
+            resource_arn=acl.arn,
+            log_destination_configs=[logs.arn],
+            redacted_fields=[{"single_header": {"name": header}} for header in REDACTED_HEADERS],
+            opts=opts,
+        )
 
 
 def _not_found() -> aws.lb.ListenerDefaultActionArgsDict:

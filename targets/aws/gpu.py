@@ -121,6 +121,7 @@ def capacity(
         protect_from_scale_in=True,
         health_check_type="EC2",
         capacity_rebalance=settings.spot,
+        service_linked_role_arn=f.autoscaling_role.arn,  # the role the stack key's policy names
         tags=[
             {"key": "AmazonECSManaged", "value": "true", "propagate_at_launch": True},
             {"key": "Name", "value": f"{f.prefix}-{name}", "propagate_at_launch": True},

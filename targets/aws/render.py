@@ -22,26 +22,48 @@ class RecordedLike(Protocol):
     inputs: dict[str, Any]
 
 
+# Task-definition inputs whose camelCase names (as the engine sends them) are the API's own parameter names.
+PASSED_THROUGH = (
+    "family",
+    "networkMode",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "executionRoleArn",
+    "taskRoleArn",
+    "pidMode",
+    "ipcMode",
+    "placementConstraints",
+    "ephemeralStorage",
+    "proxyConfiguration",
+)
+
+
+def _pruned(value: Any) -> Any:
+    """``value`` without null or empty-object members: the API takes an absent field, never ``null``."""
+    if isinstance(value, dict):
+        kept = {k: _pruned(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in kept.items() if v != {}}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value if v is not None]
+    return value
+
+
 def registration(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The RegisterTaskDefinition request for one recorded task definition."""
+    """The RegisterTaskDefinition request for one recorded task definition (volumes included: a mount
+    point must name a volume of the same request)."""
     containers = inputs.get("containerDefinitions")
-    document: dict[str, Any] = {
-        "family": inputs.get("family"),
-        "networkMode": inputs.get("networkMode"),
-        "requiresCompatibilities": inputs.get("requiresCompatibilities", []),
-        "cpu": inputs.get("cpu"),
-        "memory": inputs.get("memory"),
-        "executionRoleArn": inputs.get("executionRoleArn"),
-        "taskRoleArn": inputs.get("taskRoleArn"),
-        "containerDefinitions": json.loads(containers) if isinstance(containers, str) else containers,
-    }
+    document: dict[str, Any] = {key: inputs[key] for key in PASSED_THROUGH if inputs.get(key) is not None}
+    document["containerDefinitions"] = json.loads(containers) if isinstance(containers, str) else containers
+    if inputs.get("volumes"):
+        document["volumes"] = inputs["volumes"]
     if inputs.get("runtimePlatform"):
         platform = inputs["runtimePlatform"]
         document["runtimePlatform"] = {
             "operatingSystemFamily": platform.get("operatingSystemFamily"),
             "cpuArchitecture": platform.get("cpuArchitecture"),
         }
-    return document
+    return _pruned(document)
 
 
 def render(resources: Sequence[RecordedLike], directory: Path) -> list[Path]:

@@ -8,18 +8,28 @@ knows its target groups: an ECS service's load balancers are part of it.
   cpu/memory pair (on Fargate the size is the reservation; limits matter on EC2);
   the pool's EC2 capacity provider for GPU pools (awsvpc networking, so every
   task keeps its own security group), with ``resourceRequirements`` GPU (whole
-  GPUs) or an NVIDIA MPS share (fractions: A10G, L4 and T4 have no MIG).
+  GPUs) or an NVIDIA MPS share (fractions: A10G, L4 and T4 have no MIG); see
+  ``gpu_sharing.py`` for what ECS reserves.
+- Task bind volumes (``/tmp`` scratch, ``/run/secrets``) are created root-owned
+  0755 by ECS on Fargate and EC2 alike, so a short-lived ``init`` container runs
+  as root with only ``CHOWN`` left of Docker's default capabilities: it hands
+  the scratch volume to the workload's user and writes the secret files (0400,
+  owned by that user) from ECS ``secrets``. The workload itself stays non-root.
 - Secrets live in Secrets Manager (encrypted with the stack key) and reach the
-  container as ECS ``secrets``; secret *files* are written by a short-lived
-  init container from those secrets into a task volume at /run/secrets.
-- An execution role that may read exactly the task's secrets and write its log
-  group, and a separate task role with only ECS Exec (dev, staging) and the
-  EFS access its volumes need.
+  container as ECS ``secrets``.
+- An execution role that may read exactly the task's secrets, pull from exactly
+  the task's ECR repositories and write its log group; a separate task role with
+  only ECS Exec (dev, staging, writable root filesystems only: the SSM agent ECS
+  Exec injects must write to the root filesystem) and the EFS access its volumes need.
+- Off-hours: services on a pool with a schedule scale to zero through Application
+  Auto Scaling scheduled actions (the Auto Scaling group's own schedule alone would
+  not stop anything: managed termination protection keeps instances that run tasks).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +40,33 @@ from components.protocol import SECRETS_DIR, SecretRef, ServiceRequest
 from targets.aws.fargate import task_size
 from targets.aws.firewall import Firewall
 from targets.aws.foundation import Foundation
-from targets.aws.settings import AwsSettings
+from targets.aws.gpu_sharing import gpu_requirement, usable_gpu_memory
+from targets.aws.settings import AwsPoolSettings, AwsSettings, ScaleSchedule, app_autoscaling_cron
 from targets.health import health_test
 
 INIT_IMAGE = "public.ecr.aws/docker/library/busybox:1.36.1"
+INIT = "init"
+SCRATCH_IN_INIT = "/scratch"
+# Docker's default capability set less CHOWN: what the init container drops. Fargate lets a task *add*
+# only SYS_PTRACE, so "drop ALL, add CHOWN" is not an option there; dropping the rest is.
+DEFAULT_CAPABILITIES_BUT_CHOWN = (
+    "AUDIT_WRITE",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+)
+ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^:@]+)"
+)
 ASSUME_TASKS = json.dumps(
     {
         "Version": "2012-10-17",
@@ -42,7 +75,6 @@ ASSUME_TASKS = json.dumps(
         ],
     }
 )
-GPU_MEMORY_BY_MODEL = {"A10G": 24576, "L4": 23034, "T4": 15360, "A100": 40960, "H100": 81920}
 
 
 @dataclass
@@ -60,24 +92,20 @@ class Prepared:
 
 
 def _gpu_requirement(request: ServiceRequest, gpu_memory_mib: int | None, model: str | None) -> list[dict[str, Any]]:
-    if request.gpu <= 0:
-        return []
-    if request.gpu >= 1:
-        return [{"type": "GPU", "value": str(int(request.gpu))}]
-    memory = gpu_memory_mib or GPU_MEMORY_BY_MODEL.get(model or "", 0)
-    if not memory:
-        raise ValueError(
-            f"{request.name} asks for {request.gpu:g} GPU on pool {request.pool.name}: set the pool's gpu_memory "
-            "so the MPS share can be sized"
-        )
-    return [
-        {
-            "type": "GPU",
-            "sharingStrategy": {
-                "nvidiaMps": {"memory": int(memory * request.gpu), "maxComputePercent": int(request.gpu * 100)}
-            },
-        }
-    ]
+    """Whole GPUs as ``value``; a fraction as an MPS share (stacks/target_checks.py rejected what ECS cannot take)."""
+    requirement = gpu_requirement(request.gpu, usable_gpu_memory(gpu_memory_mib, model))
+    return [requirement] if requirement else []
+
+
+def _pool_schedule(request: ServiceRequest) -> ScaleSchedule | None:
+    """The off-hours schedule of the service's pool (EC2 pools only: Fargate pools have no group to stop)."""
+    settings = getattr(request.pool.handle, "settings", None)
+    return settings.schedule if isinstance(settings, AwsPoolSettings) else None
+
+
+def _exec_enabled(profile_name: str, writable_root: bool) -> bool:
+    """ECS Exec in dev and staging, and only where the SSM agent it injects can write the root filesystem."""
+    return profile_name != "prod" and writable_root
 
 
 @dataclass
@@ -118,13 +146,13 @@ class Services:
             f"{name}-execution-policy",
             role=execution_role.id,
             policy=pulumi.Output.all(logs.arn, f.kms_key.arn, *secret_refs.values(), *file_refs.values()).apply(
-                lambda values: json.dumps(_execution_policy(values[0], values[1], values[2:]))
+                lambda values: json.dumps(_execution_policy(values[0], values[1], values[2:], [request.image]))
             ),
             opts=opts,
         )
         task_role = aws.iam.Role(f"{name}-task-role", assume_role_policy=ASSUME_TASKS, opts=opts)
         volumes, efs_mounts = self._volumes(request, task_role, parent)
-        if self.foundation.profile.name != "prod":
+        if _exec_enabled(f.profile.name, self._writable(request)):
             aws.iam.RolePolicy(
                 f"{name}-exec-policy",
                 role=task_role.id,
@@ -291,7 +319,7 @@ class Services:
             "logDriver": "awslogs",
             "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": request.name},
         }
-        writable = request.name in self.settings.writable_root or not request.read_only_root
+        writable = self._writable(request)
         main: dict[str, Any] = {
             "name": request.name,
             "image": request.image,
@@ -336,30 +364,13 @@ class Services:
             }
         if not main["resourceRequirements"]:
             del main["resourceRequirements"]
-        if not files:
-            return [main]
-        main["mountPoints"].append({"sourceVolume": "secrets", "containerPath": SECRETS_DIR, "readOnly": True})
-        main["dependsOn"] = [{"containerName": "secrets-init", "condition": "SUCCESS"}]
-        variables = {f"SECRET_FILE_{i}": name for i, name in enumerate(sorted(files))}
-        script = "umask 077; " + "; ".join(
-            f'printf "%s" "${var}" > {SECRETS_DIR}/{name}' for var, name in variables.items()
-        )
-        init = {
-            "name": "secrets-init",
-            "image": INIT_IMAGE,
-            "essential": False,
-            "user": request.user,
-            "readonlyRootFilesystem": True,
-            "privileged": False,
-            "linuxParameters": {"capabilities": {"drop": ["ALL"]}},
-            "command": ["sh", "-c", script],
-            "memoryReservation": 16,
-            "memory": 64,
-            "secrets": [{"name": var, "valueFrom": files[name]} for var, name in variables.items()],
-            "mountPoints": [{"sourceVolume": "secrets", "containerPath": SECRETS_DIR, "readOnly": False}],
-            "logConfiguration": {**logging, "options": {**logging["options"], "awslogs-stream-prefix": "init"}},
-        }
-        return [init, main]
+        if files:
+            main["mountPoints"].append({"sourceVolume": "secrets", "containerPath": SECRETS_DIR, "readOnly": True})
+        main["dependsOn"] = [{"containerName": INIT, "condition": "SUCCESS"}]
+        return [_init_container(request.user, files, logging), main]
+
+    def _writable(self, request: ServiceRequest) -> bool:
+        return request.name in self.settings.writable_root or not request.read_only_root
 
     # -- start -------------------------------------------------------------
     def start(self, prepared: Prepared, after: list[pulumi.Resource]) -> aws.ecs.Service:
@@ -371,7 +382,8 @@ class Services:
         replicas = request.autoscale.min if request.autoscale else request.replicas
         if prepared.capacity_provider is not None:
             strategy: list[Any] = [{"capacity_provider": prepared.capacity_provider, "weight": 1}]
-        elif profile.spot_capacity and not request.volumes:
+        elif profile.spot_capacity and not request.volumes and request.pool.architecture != "arm64":
+            # FARGATE_SPOT runs X86_64 tasks only: arm64 tasks stay on FARGATE (docs/architecture.md, AWS).
             strategy = [
                 {"capacity_provider": "FARGATE", "base": 1, "weight": 0},
                 {"capacity_provider": "FARGATE_SPOT", "weight": 1},
@@ -390,6 +402,9 @@ class Services:
                 for p in tcp_ports[:1]
             ]
         parent = prepared.parent or f
+        schedule = _pool_schedule(request)
+        # Application Auto Scaling owns the desired count of a scaled service: Pulumi must not reset it.
+        scaled = request.autoscale is not None or schedule is not None
         service = aws.ecs.Service(
             f"{name}-service",
             name=name,
@@ -406,27 +421,37 @@ class Services:
             deployment_circuit_breaker={"enable": True, "rollback": True},
             deployment_maximum_percent=200 if prepared.capacity_provider is None else 100,
             deployment_minimum_healthy_percent=100 if prepared.capacity_provider is None else 0,
-            enable_execute_command=profile.name != "prod",
+            enable_execute_command=_exec_enabled(profile.name, self._writable(request)),
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
             service_connect_configuration=connect,
             health_check_grace_period_seconds=60 if prepared.load_balancers else None,
             wait_for_steady_state=False,
             # The capacity providers must be on the cluster before a strategy may name them.
-            opts=f.opts(parent, depends_on=[*request.depends_on, *after]),
+            opts=pulumi.ResourceOptions.merge(
+                f.opts(parent, depends_on=[*request.depends_on, *after]),
+                pulumi.ResourceOptions(ignore_changes=["desiredCount"] if scaled else None),
+            ),
         )
         prepared.service = service
+        if not scaled:
+            return service
+        low, high = (
+            (max(request.autoscale.min, 1), request.autoscale.max) if request.autoscale else (replicas, replicas)
+        )
+        resource_id = pulumi.Output.concat("service/", f.cluster.name, "/", service.name)
+        target = aws.appautoscaling.Target(
+            f"{name}-scaling",
+            min_capacity=low,
+            max_capacity=high,
+            resource_id=resource_id,
+            scalable_dimension="ecs:service:DesiredCount",
+            service_namespace="ecs",
+            opts=f.opts(parent),
+        )
+        if schedule is not None:
+            self._schedule(name, target, schedule, low, high, parent)
         if request.autoscale is not None:
-            resource_id = pulumi.Output.concat("service/", f.cluster.name, "/", service.name)
-            target = aws.appautoscaling.Target(
-                f"{name}-scaling",
-                min_capacity=max(request.autoscale.min, 1),
-                max_capacity=request.autoscale.max,
-                resource_id=resource_id,
-                scalable_dimension="ecs:service:DesiredCount",
-                service_namespace="ecs",
-                opts=f.opts(parent),
-            )
             aws.appautoscaling.Policy(
                 f"{name}-cpu-tracking",
                 policy_type="TargetTrackingScaling",
@@ -443,25 +468,97 @@ class Services:
             )
         return service
 
+    def _schedule(
+        self, name: str, target: aws.appautoscaling.Target, schedule: ScaleSchedule, low: int, high: int, parent: Any
+    ) -> None:
+        """Off-hours 0/0, on-hours back to the service's own bounds: the same crons as the pool's group."""
+        for action, cron, bounds in (
+            ("scale-down", schedule.scale_down, (0, 0)),
+            ("scale-up", schedule.scale_up, (low, high)),
+        ):
+            aws.appautoscaling.ScheduledAction(
+                f"{name}-{action}",
+                name=f"{name}-{action}",
+                service_namespace=target.service_namespace,
+                resource_id=target.resource_id,
+                scalable_dimension=target.scalable_dimension,
+                schedule=app_autoscaling_cron(cron),
+                timezone=schedule.timezone,
+                scalable_target_action={"min_capacity": bounds[0], "max_capacity": bounds[1]},
+                opts=self.foundation.opts(parent),
+            )
+
 
 def _app_protocol(app_protocol: str) -> str | None:
     """ECS Service Connect's appProtocol (HTTP-family ports only; raw TCP/UDP ports carry none)."""
     return {"http": "http", "websocket": "http", "http2": "http2", "grpc": "grpc"}.get(app_protocol)
 
 
-def _execution_policy(log_group_arn: str, key_arn: str, secret_arns: Any) -> dict[str, Any]:
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "PullImages",
-            "Effect": "Allow",
-            "Action": [
-                "ecr:GetAuthorizationToken",
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchGetImage",
-            ],
-            "Resource": "*",
-        },
+def init_script(user: str, files: list[str]) -> str:
+    """Hand the scratch volume to ``user`` and write each secret file 0400 owned by it (chmod before chown:
+    once root no longer owns a file, changing its mode would need FOWNER, which the container dropped)."""
+    owner = user if ":" in user else f"{user}:{user}"
+    steps = ["set -e", "umask 077", f"chmod 0700 {SCRATCH_IN_INIT}", f"chown {owner} {SCRATCH_IN_INIT}"]
+    for index, name in enumerate(files):
+        path = f"{SECRETS_DIR}/{name}"
+        steps += [f'printf "%s" "$SECRET_FILE_{index}" > {path}', f"chmod 0400 {path}", f"chown {owner} {path}"]
+    return "; ".join(steps)
+
+
+def _init_container(user: str, files: dict[str, str], logging: dict[str, Any]) -> dict[str, Any]:
+    """The root, CHOWN-only container that prepares the task's bind volumes for the non-root workload.
+
+    ECS creates task bind volumes root-owned 0755 (Fargate and EC2), and ECS offers no uid/mode option for
+    them (``tmpfs`` mounts, which take a mode, are not supported on Fargate). A root process that is the
+    directory's owner may write there without DAC_OVERRIDE, and CHOWN lets it give the result away.
+    """
+    names = sorted(files)
+    mounts = [{"sourceVolume": "scratch", "containerPath": SCRATCH_IN_INIT, "readOnly": False}]
+    if names:
+        mounts.append({"sourceVolume": "secrets", "containerPath": SECRETS_DIR, "readOnly": False})
+    return {
+        "name": INIT,
+        "image": INIT_IMAGE,
+        "essential": False,
+        "user": "0",
+        "readonlyRootFilesystem": True,
+        "privileged": False,
+        "linuxParameters": {"capabilities": {"drop": list(DEFAULT_CAPABILITIES_BUT_CHOWN)}},
+        "command": ["sh", "-c", init_script(user, names)],
+        "memoryReservation": 16,
+        "memory": 64,
+        "secrets": [{"name": f"SECRET_FILE_{i}", "valueFrom": files[name]} for i, name in enumerate(names)],
+        "mountPoints": mounts,
+        "logConfiguration": {**logging, "options": {**logging["options"], "awslogs-stream-prefix": "init"}},
+    }
+
+
+def ecr_repository_arns(images: list[str]) -> list[str]:
+    """The ECR repositories images are pulled from (other registries need no ECR permission)."""
+    arns = set()
+    for image in images:
+        match = ECR_IMAGE.match(image)
+        if match:
+            partition = "aws-cn" if ".amazonaws.com.cn/" in image else "aws"
+            arns.add(f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['repo']}")
+    return sorted(arns)
+
+
+def _execution_policy(log_group_arn: str, key_arn: str, secret_arns: Any, images: list[str]) -> dict[str, Any]:
+    """Logs, the task's own secrets, and pulls from exactly its ECR repositories (the token call has no resource)."""
+    statements: list[dict[str, Any]] = []
+    repositories = ecr_repository_arns(images)
+    if repositories:
+        statements += [
+            {"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {
+                "Sid": "PullImages",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+                "Resource": repositories,
+            },
+        ]
+    statements += [
         {
             "Sid": "WriteLogs",
             "Effect": "Allow",

@@ -6,6 +6,8 @@ Target settings come from ``gpu-platform:aws``; pool settings from a blueprint's
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -14,6 +16,88 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 ARN = r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$"
 INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$"
 CRON = r"^(\S+\s+){4}\S+$"
+
+# Instance types a pool may name: family -> sizes (EC2's published sizes; no SDK call). A name outside this
+# table is a typo until someone adds the family here.
+_SIZES_7I = ("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge")
+_SIZES_6TH = (*_SIZES_7I[:8], "32xlarge", "metal")
+_SIZES_GRAVITON = ("medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "metal")
+_SIZES_G = ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "24xlarge", "48xlarge")
+_SIZES_T = ("nano", "micro", "small", "medium", "large", "xlarge", "2xlarge")
+INSTANCE_FAMILIES: dict[str, tuple[str, ...]] = {
+    # GPU (NVIDIA): T4, A10G, T4G, L4, L40S, V100, A100, H100/H200
+    "g4dn": ("xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge", "metal"),
+    "g5": _SIZES_G,
+    "g5g": ("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge", "metal"),
+    "g6": _SIZES_G,
+    "g6e": _SIZES_G,
+    "p3": ("2xlarge", "8xlarge", "16xlarge"),
+    "p3dn": ("24xlarge",),
+    "p4d": ("24xlarge",),
+    "p4de": ("24xlarge",),
+    "p5": ("4xlarge", "48xlarge"),
+    "p5e": ("48xlarge",),
+    "p5en": ("48xlarge",),
+    # general purpose, compute, memory (x86 and Graviton), burstable
+    "m5": (*_SIZES_6TH[:8], "metal"),
+    "m6i": _SIZES_6TH,
+    "m7i": (*_SIZES_7I, "metal-24xl", "metal-48xl"),
+    "m6g": _SIZES_GRAVITON,
+    "m7g": _SIZES_GRAVITON,
+    "c5": ("large", "xlarge", "2xlarge", "4xlarge", "9xlarge", "12xlarge", "18xlarge", "24xlarge", "metal"),
+    "c6i": _SIZES_6TH,
+    "c7i": (*_SIZES_7I, "metal-24xl", "metal-48xl"),
+    "c6g": _SIZES_GRAVITON,
+    "c7g": _SIZES_GRAVITON,
+    "r5": (*_SIZES_6TH[:8], "metal"),
+    "r6i": _SIZES_6TH,
+    "r7i": (*_SIZES_7I, "metal-24xl", "metal-48xl"),
+    "r6g": _SIZES_GRAVITON,
+    "r7g": _SIZES_GRAVITON,
+    "t3": _SIZES_T,
+    "t3a": _SIZES_T,
+    "t4g": _SIZES_T,
+}
+INSTANCE_TYPES = frozenset(f"{family}.{size}" for family, sizes in INSTANCE_FAMILIES.items() for size in sizes)
+
+
+def _known_instance_type(value: str) -> str:
+    """Reject a typo (``g5.2xlarg``) before any resource, naming the nearest valid types."""
+    if value in INSTANCE_TYPES:
+        return value
+    nearest = difflib.get_close_matches(value, sorted(INSTANCE_TYPES), n=3, cutoff=0.5)
+    family = value.partition(".")[0]
+    if not nearest and family in INSTANCE_FAMILIES:
+        nearest = [f"{family}.{size}" for size in INSTANCE_FAMILIES[family][:3]]
+    hint = f"did you mean {', '.join(nearest)}?" if nearest else "see targets/aws/settings.py:INSTANCE_FAMILIES"
+    raise ValueError(f"not a known EC2 instance type: {hint}")
+
+
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+def app_autoscaling_cron(unix: str) -> str:
+    """A 5-field Unix cron (the Auto Scaling group's format) as Application Auto Scaling's ``cron(...)``.
+
+    That format has six fields (a year last), needs ``?`` in day-of-month or day-of-week, and numbers the
+    days 1-7 from Sunday, where Unix numbers them 0-6 (7 is Sunday too): days become names, so ``1-5``
+    stays Monday to Friday.
+    """
+    minute, hour, dom, month, dow = unix.split()
+    if dow == "*":
+        dow = "?"
+    else:
+        dom = "?"
+        dow = re.sub(r"\d+", lambda m: _DAYS[int(m.group())], dow)
+    return f"cron({minute} {hour} {dom} {month} {dow} *)"
+
+
+# The VPC is cut into 2**SUBNET_SPLIT_BITS equal blocks: public subnets from the first half, private
+# from the second, one each per AZ (at most 6). An ALB needs subnets of /27 or larger, so /23 is the
+# smallest VPC; AWS allows VPCs from /16.
+SUBNET_SPLIT_BITS = 4
+VPC_PREFIXES = (16, 27 - SUBNET_SPLIT_BITS)
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 class ScaleSchedule(BaseModel):
@@ -24,6 +108,17 @@ class ScaleSchedule(BaseModel):
     scale_down: Annotated[str, Field(pattern=CRON)] = "0 20 * * 1-5"
     scale_up: Annotated[str, Field(pattern=CRON)] = "0 7 * * 1-5"
     timezone: str = "UTC"
+
+    @field_validator("scale_down", "scale_up")
+    @classmethod
+    def _one_day_field(cls, value: str) -> str:
+        """Application Auto Scaling (services) takes a day of the month or of the week, not both."""
+        fields = value.split()
+        if fields[2] != "*" and fields[4] != "*":
+            raise ValueError("give a day of the month or a day of the week (the other '*'), not both")
+        if any(int(d) > 7 for d in re.findall(r"\d+", fields[4])):
+            raise ValueError("days of the week are 0-7 (0 and 7 are Sunday) or SUN-SAT")
+        return value
 
 
 class AwsPoolSettings(BaseModel):
@@ -39,6 +134,18 @@ class AwsPoolSettings(BaseModel):
     max_size: Annotated[int, Field(ge=1, le=100)] = 2
     root_volume_gib: Annotated[int, Field(ge=30, le=2000)] = 100
     schedule: ScaleSchedule | None = None
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        return _known_instance_type(value)
+
+    @field_validator("spot_instance_types")
+    @classmethod
+    def _spot_instance_types(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _known_instance_type(value)
+        return values
 
     @model_validator(mode="after")
     def _sizes(self) -> AwsPoolSettings:
@@ -58,14 +165,30 @@ class AwsSettings(BaseModel):
     certificate_arn: Annotated[str, Field(pattern=ARN)] | None = None
     alarm_topic_arn: Annotated[str, Field(pattern=ARN)] | None = None
     db_instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.t4g.medium"
+    # The databases' master passwords are generated by the program; raising this number generates new
+    # ones on the next ``pulumi up`` (rotation), which rolls every consumer's tasks onto them.
+    db_password_version: Annotated[int, Field(ge=1)] = 1
     # A container image that cannot run with a read-only root filesystem is named here, explicitly.
     writable_root: list[str] = Field(default_factory=list)
 
     @field_validator("vpc_cidr")
     @classmethod
     def _cidr(cls, value: str) -> str:
-        if not re.fullmatch(r"(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])", value):
-            raise ValueError("an IPv4 CIDR from /16 to /24, e.g. 10.40.0.0/16")
+        """Checked here, before any resource: the foundation's subnets are cut from it and must hold an ALB."""
+        try:
+            network = ipaddress.IPv4Network(value)
+        except ValueError:
+            network = None
+        if (
+            network is None
+            or not (VPC_PREFIXES[0] <= network.prefixlen <= VPC_PREFIXES[1])
+            or not any(network.subnet_of(block) for block in PRIVATE_RANGES)
+        ):
+            raise ValueError(
+                f"a private (RFC 1918) IPv4 network address from /{VPC_PREFIXES[0]} to /{VPC_PREFIXES[1]} "
+                f"with no host bits set, e.g. 10.40.0.0/16 (each subnet is 1/{2**SUBNET_SPLIT_BITS} of the VPC, "
+                "and an ALB needs subnets of /27 or larger)"
+            )
         return value
 
 

@@ -9,6 +9,7 @@ target groups; prod alarms (``alarms.py``) come last.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -53,7 +54,6 @@ class AwsTarget:
     _services: Services | None = None
     _edge: Edge | None = None
     capacity_providers: list[aws.ecs.CapacityProvider] = field(default_factory=list)
-    restricted: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
     databases: dict[str, aws.rds.Instance] = field(default_factory=dict)
     public_balancers: dict[str, list[aws.ecs.ServiceLoadBalancerArgsDict]] = field(default_factory=dict)
 
@@ -108,12 +108,10 @@ class AwsTarget:
         assert request.gpu <= 0 or handle.capacity_provider is not None, f"{request.name}: GPU work on Fargate"
         provider_name = handle.capacity_provider.name if handle.capacity_provider else None
         prepared = self.services.prepare(request, parent, provider_name, handle.gpu_memory_mib, handle.gpu_model)
+        # Port ranges a peer names (TURN's relay range): one rule per range, to this workload only.
         for peer in request.peers:
-            for low, high, protocol in self.restricted.get(peer.name, []):
-                self.firewall.allow(request.name, peer.name, low, high, protocol=protocol, parent=parent)
-        ranges = _ranges([p.container_port for p in request.ports if not p.public and p.protocol == "udp"])
-        if ranges:
-            self.restricted[request.name] = [(low, high, "udp") for low, high in ranges]
+            for low, high in peer.ranges:
+                self.firewall.allow(request.name, peer.name, low, high, protocol=peer.protocol, parent=parent)
         if request.public:
             public = sorted({p.container_port for p in request.ports if p.public})
             protocols = {p.container_port: {q.protocol for q in request.ports if q.container_port == p.container_port}
@@ -124,11 +122,13 @@ class AwsTarget:
             self.public_balancers[request.name] = network_load_balancer(
                 request.name, request.name, ports, self.edge, parent
             )
+        balancer = self.edge.network_groups.get(request.name) if request.public else None
         return ServiceEndpoint(
             name=request.name,
             host=pulumi.Output.from_input(request.name),
             ports={p.name: p.container_port for p in request.ports},
             resources=(prepared.task_definition,),
+            public_host=balancer[0].dns_name if balancer else None,
         )
 
     # -- routes ------------------------------------------------------------
@@ -150,6 +150,11 @@ class AwsTarget:
 
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
         return random_secret(name, length, parent)
+
+    def workload_ranges(self, pool: Pool) -> pulumi.Output[Sequence[str]]:
+        """Tasks on every pool take their addresses (awsvpc ENIs) from the VPC's subnets."""
+        del pool
+        return pulumi.Output.from_input([self.settings.vpc_cidr])
 
     # -- finish ------------------------------------------------------------
     def finish(self) -> None:
@@ -209,17 +214,6 @@ class AwsTarget:
             alarms.alarm(f"{label}-cpu", "AWS/RDS", "CPUUtilization", dimensions, 80, topic, f)
             alarms.alarm(f"{label}-storage", "AWS/RDS", "FreeStorageSpace", dimensions, 5 * 1024**3, topic, f,
                          comparison="LessThanThreshold")  # fmt: skip
-
-
-def _ranges(ports: list[int]) -> list[tuple[int, int]]:
-    """Consecutive ports as (low, high) ranges: one rule per range, not per port."""
-    ranges: list[tuple[int, int]] = []
-    for port in sorted(set(ports)):
-        if ranges and port == ranges[-1][1] + 1:
-            ranges[-1] = (ranges[-1][0], port)
-        else:
-            ranges.append((port, port))
-    return ranges
 
 
 TARGET = AwsTarget
