@@ -175,13 +175,49 @@ def _peer(peer: dict[str, Any]) -> str:
 
 
 def flows(rules: list[dict[str, Any]], direction: str) -> set[tuple[str, int, str]]:
-    """Every (peer, port, protocol) a list of ingress (``from``) or egress (``to``) rules allows."""
+    """Every (peer, port, protocol) a list of ingress (``from``) or egress (``to``) rules allows (ranges expanded)."""
     return {
-        (_peer(peer), int(port["port"]), port["protocol"])
+        (_peer(peer), number, port["protocol"])
         for rule in rules
         for peer in rule[direction]
         for port in rule["ports"]
+        for number in range(int(port["port"]), int(port.get("endPort", port["port"])) + 1)
     }
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a NetworkPolicy label selector (matchLabels only, as the target writes them) selects ``labels``."""
+    return labels.items() >= selector.get("matchLabels", {}).items()
+
+
+def admits(policies: list[dict[str, Any]], pod_labels: dict[str, str], from_namespace: str, port: int) -> bool:
+    """Whether NetworkPolicy semantics let any pod of ``from_namespace`` reach a pod labelled ``pod_labels``.
+
+    Ingress to a pod is allowed when some policy selecting it (with Ingress in its types) has a rule
+    whose peer admits the namespace whatever the source pod's labels and whose ports hold ``port``/TCP.
+    """
+
+    def peer_admits(peer: dict[str, Any]) -> bool:
+        namespaces = peer.get("namespaceSelector")
+        if namespaces is None or "ipBlock" in peer or peer.get("podSelector", {}).get("matchLabels"):
+            return False
+        return selects(namespaces, {"kubernetes.io/metadata.name": from_namespace})
+
+    def port_admits(rule: dict[str, Any]) -> bool:
+        ports = rule.get("ports") or [{"protocol": "TCP"}]
+        return any(
+            p.get("protocol", "TCP") == "TCP"
+            and ("port" not in p or int(p["port"]) <= port <= int(p.get("endPort", p["port"])))
+            for p in ports
+        )
+
+    return any(
+        peer_admits(peer) and port_admits(rule)
+        for policy in policies
+        if "Ingress" in policy["policyTypes"] and selects(policy["podSelector"], pod_labels)
+        for rule in policy.get("ingress", [])
+        for peer in rule.get("from", [])
+    )
 
 
 def route(result: PreviewResult, name: str) -> dict[str, Any]:
@@ -583,6 +619,31 @@ class TestRoutes:
         assert result.of_type(ISSUER) == []
         assert "https" in {item["name"] for item in gateway_spec(result)["listeners"]}
 
+    # How cert-manager labels an HTTP-01 solver pod (pkg/issuer/acme/http/pod.go, podLabels): hashes + this.
+    SOLVER_POD: ClassVar[dict[str, str]] = {
+        "acme.cert-manager.io/http-domain": "1234567",
+        "acme.cert-manager.io/http-token": "7654321",
+        "acme.cert-manager.io/http01-solver": "true",
+    }
+
+    def test_prod_lets_the_gateway_reach_cert_managers_http01_solver(self, run: Runner, tmp_path: Path) -> None:
+        """Under default-deny the ACME HTTP-01 solver pod (port 8089) must be reachable from the Gateway.
+
+        Otherwise Let's Encrypt's validation request never reaches it and the certificate never issues.
+        Exactly the Gateway's namespace, exactly 8089: not the internet, not the stack's own pods.
+        """
+        result = run_blueprint(run, tmp_path, environment="prod", **self.sections())
+        policies = [r.inputs["spec"] for r in result.of_type(NETWORK_POLICY)]
+        assert admits(policies, self.SOLVER_POD, "envoy-gateway-system", 8089)
+        assert not admits(policies, self.SOLVER_POD, "envoy-gateway-system", 8080)
+        assert not admits(policies, self.SOLVER_POD, NAMESPACE, 8089)
+        selecting = [p for p in policies if selects(p["podSelector"], self.SOLVER_POD)]
+        assert all(p.get("egress", []) == [] or p["podSelector"] == {} for p in selecting), "the solver only answers"
+
+    def test_staging_self_signed_needs_no_solver_policy(self, result: PreviewResult) -> None:
+        policies = [r.inputs["spec"] for r in result.of_type(NETWORK_POLICY)]
+        assert not admits(policies, self.SOLVER_POD, "envoy-gateway-system", 8089)
+
     def test_prod_without_a_cluster_issuer_is_a_config_error(self, run: Runner, tmp_path: Path) -> None:
         path = write_blueprint(tmp_path, blueprint(**self.sections()))
         with pytest.raises(pulumi.RunError, match=r"gpu-platform:kubernetes\.cluster_issuer"):
@@ -639,18 +700,68 @@ class TestGpu:
         assert "tolerations" not in spec
 
     def test_time_slicing_config_map_in_the_device_plugin_namespace(self, result: PreviewResult) -> None:
-        config = one(result, CONFIG_MAP, "gpu-time-slicing").inputs
+        config = one(result, CONFIG_MAP, "time-slicing").inputs
         assert config["metadata"]["namespace"] == "gpu-operator"
-        assert config["metadata"]["name"] == f"{STACK}-gpu-time-slicing"
+        assert config["metadata"]["name"] == f"{STACK}-time-slicing"
         sharing = yaml.safe_load(config["data"]["gpu"])
         assert sharing["version"] == "v1"
         assert sharing["sharing"]["timeSlicing"]["resources"] == [{"name": GPU, "replicas": 4}]
+
+    def test_one_time_slicing_config_map_with_a_key_per_pool(self, run: Runner, tmp_path: Path) -> None:
+        """The device plugin (GPU Operator ``devicePlugin.config.name``) reads ONE ConfigMap; nodes pick a key.
+
+        Two shared pools with different slicing must be two keys of that one ConfigMap, each
+        named after its pool (the value of the nodes' ``nvidia.com/device-plugin.config`` label).
+        """
+        pools = {
+            **POOLS,
+            "render": {**POOLS["gpu"], "targets": {"kubernetes": {**POOLS["gpu"]["targets"]["kubernetes"],
+                                                                  "time_slicing_replicas": 2}}},
+        }  # fmt: skip
+        renderer = {**self.TRAINER, "pool": "render"}
+        services = {"train": self.TRAINER, "render": renderer}
+        path = write_blueprint(tmp_path, {"name": "unit", "pools": pools, "services": services})
+        result = run(STACK, blueprint=path, domain=DOMAIN)
+        (config,) = result.of_type(CONFIG_MAP)
+        assert set(config.inputs["data"]) == {"gpu", "render"}
+        replicas = {
+            key: yaml.safe_load(value)["sharing"]["timeSlicing"]["resources"][0]["replicas"]
+            for key, value in config.inputs["data"].items()
+        }
+        assert replicas == {"gpu": 4, "render": 2}
 
     def test_device_plugin_namespace_comes_from_settings(self, run: Runner, tmp_path: Path) -> None:
         result = run_blueprint(
             run, tmp_path, kubernetes={"device_plugin_namespace": "nvidia-system"}, services={"train": self.TRAINER}
         )
-        assert one(result, CONFIG_MAP, "gpu-time-slicing").inputs["metadata"]["namespace"] == "nvidia-system"
+        assert one(result, CONFIG_MAP, "time-slicing").inputs["metadata"]["namespace"] == "nvidia-system"
+
+    def test_everything_on_a_gpu_pool_tolerates_its_taints(self, run: Runner, tmp_path: Path) -> None:
+        """TURN (no GPU of its own) runs on the streamer's GPU pool: it must tolerate the same taints.
+
+        GPU nodes carry ``nvidia.com/gpu:NoSchedule`` (GPU Operator, managed GPU node groups) and the
+        pool's own taints; a pod without those tolerations stays Pending. The database and its backup
+        job, placed on the same pool, need them as much.
+        """
+        streaming = {
+            "streamer": {**self.TRAINER, "ports": [{"name": "http", "container_port": 8080}],
+                         "requests": {"cpu": 1, "memory": "2Gi", "gpu": 0.25}},
+            "signalling": {"service": {**API, "pool": "general"}},
+        }  # fmt: skip
+        database = {"version": "16", "storage": "8Gi", "pool": "gpu", "requests": {"cpu": 0.25, "memory": "512Mi"}}
+        result = run_blueprint(
+            run, tmp_path, kubernetes={"pod_cidrs": ["10.244.0.0/16"]},
+            pixel_streaming={"ps": streaming}, databases={"db": database},
+        )  # fmt: skip
+        assert result.outputs["placement"]["pixel_streaming.ps.turn"] == "gpu"
+        gpu_taint = {"key": GPU, "operator": "Exists", "effect": "NoSchedule"}
+        for name in ("ps-turn", "db"):
+            tolerations = pod(result, name)["tolerations"]
+            assert gpu_taint in tolerations, name
+            assert POOL_TOLERATION in tolerations, name
+        (backup,) = result.of_type(CRON_JOB)
+        backup_pod = backup.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        assert gpu_taint in backup_pod["tolerations"]
 
     def test_whole_gpu_on_an_unshared_pool_is_one_unit(self, run: Runner, tmp_path: Path) -> None:
         pools = {
@@ -858,7 +969,7 @@ class TestPixelStreaming:
         assert box["livenessProbe"]["tcpSocket"] == {"port": 3478}
         signalling = env_of(container(result, "unreal-signalling"))
         assert signalling["TURN_SHARED_SECRET_FILE"] == f"{SECRETS_DIR}/turn_shared_secret"
-        assert signalling["TURN_URL"] == "turn:unreal-turn:3478"
+        assert signalling["TURN_URL"].endswith(".lb.example:3478")  # the balancer, not the in-cluster name
 
     def test_signalling_is_behind_a_websocket_route(self, result: PreviewResult) -> None:
         (rule,) = route(result, "unreal-signalling")["rules"]
@@ -868,9 +979,11 @@ class TestPixelStreaming:
         assert result.outputs["urls"]["unreal"] == f"wss://{DOMAIN}/signalling"
 
     def test_streamer_reaches_signalling_and_turn_only(self, result: PreviewResult) -> None:
+        # TURN's listening port, and its relay range: the streamer sends media to relayed addresses.
         assert flows(traffic(result, "unreal-streamer")["egress"], "to") == {
             ("pod:unreal-signalling", 8888, "TCP"),
             ("pod:unreal-turn", 3478, "UDP"),
+            *{("pod:unreal-turn", port, "UDP") for port in self.RELAY},
         }
 
     def test_dev_keeps_turn_private(self, run: Runner, tmp_path: Path) -> None:
@@ -911,14 +1024,16 @@ class TestNamespace:
     def test_every_namespaced_object_is_in_the_stack_namespace(
         self, run: Runner, tmp_path: Path, namespace: str | None
     ) -> None:
-        settings = {"namespace": namespace} if namespace else {}
+        settings: dict[str, Any] = {"pod_cidrs": ["10.244.0.0/16"]}  # SECTIONS streams: TURN needs them
+        if namespace:
+            settings["namespace"] = namespace
         result = run_blueprint(run, tmp_path, kubernetes=settings, **self.SECTIONS)
         expected = namespace or NAMESPACE
         objects = [r for r in result.resources if r.type.startswith("kubernetes:") and r.type != NAMESPACE_TYPE]
         assert len(objects) > 20
         placed = {r.name: r.inputs["metadata"].get("namespace") for r in objects}
         # The time-slicing config belongs to the device plugin, in its own namespace.
-        assert placed.pop("gpu-time-slicing") == "gpu-operator"
+        assert placed.pop("time-slicing") == "gpu-operator"
         assert {n: ns for n, ns in placed.items() if ns != expected} == {}
         (ns_object,) = result.of_type(NAMESPACE_TYPE)
         assert ns_object.inputs["metadata"]["name"] == expected

@@ -59,8 +59,12 @@ def rendered(result: PreviewResult, directory: Path) -> tuple[list[Path], list[P
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "staging": {},
-    "staging-cnpg": {"kubernetes": {"cnpg": True}},
-    "prod": {"environment": "prod", "kubernetes": {"cluster_issuer": "letsencrypt-prod"}},
+    # Pixel Streaming's TURN needs the pod CIDRs (Pulumi.staging.yaml sets them; these replace its settings).
+    "staging-cnpg": {"kubernetes": {"cnpg": True, "pod_cidrs": ["10.244.0.0/16"]}},
+    "prod": {
+        "environment": "prod",
+        "kubernetes": {"cluster_issuer": "letsencrypt-prod", "pod_cidrs": ["10.244.0.0/16"]},
+    },
     "dev": {"environment": "dev"},
 }
 
@@ -83,6 +87,17 @@ def test_manifests_pass_checkov(run: Runner, tmp_path: Path, variant: str) -> No
     assert summary["failed"] == 0, failed
     assert summary["parsing_errors"] == 0
     assert summary["passed"] > 500
+
+
+def test_prod_variant_renders_the_solver_policy_and_the_sharing_config(run: Runner, tmp_path: Path) -> None:
+    """The objects issue 10 added are in a scanned variant (prod), and pass the strict schema on their own."""
+    built_in, _ = rendered(run("staging", **VARIANTS["prod"]), tmp_path)
+    kinds = {(m["kind"], m["metadata"]["name"]): path for path in built_in for m in [yaml.safe_load(path.read_text())]}
+    solver = kinds[("NetworkPolicy", "acme-http01-solver")]
+    sharing = kinds[("ConfigMap", "staging-time-slicing")]
+    assert [m for m in kinds if m[0] == "ConfigMap"] == [("ConfigMap", "staging-time-slicing")]
+    checked = kubernetes_validate([solver, sharing])
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_every_rendered_object_is_namespaced_or_cluster_scoped_on_purpose(run: Runner) -> None:

@@ -41,6 +41,15 @@ def tls(context: TargetContext) -> bool:
     return context.profile.tls != "off"
 
 
+def acme_http01(context: TargetContext, settings: KubernetesSettings) -> bool:
+    """Whether cert-manager may solve ACME HTTP-01 challenges behind this Gateway.
+
+    A ClusterIssuer (CA TLS) is typically ACME; its HTTP-01 solver pods then run in the stack's
+    namespace. The self-signed Issuer of staging needs none.
+    """
+    return tls(context) and settings.cluster_issuer is not None
+
+
 def url(route: ResolvedRoute, context: TargetContext) -> str:
     secure = tls(context)
     if route.kind == "grpc":

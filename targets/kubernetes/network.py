@@ -30,6 +30,8 @@ class Traffic:
     public: dict[str, list[Peer]] = field(default_factory=dict)
     ingress_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     egress_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # cert-manager solves ACME HTTP-01 challenges with pods in this namespace (a ClusterIssuer's certificate).
+    acme_solvers: bool = False
 
     def add_workload(
         self, name: str, selector: dict[str, str], peers: tuple[Peer, ...], public_ports: tuple[Peer, ...] = ()
@@ -55,7 +57,47 @@ class Traffic:
 
 
 def _ports(peer: Peer) -> list[dict[str, Any]]:
-    return [{"port": port, "protocol": peer.protocol.upper()} for port in peer.ports]
+    ports = [{"port": port, "protocol": peer.protocol.upper()} for port in peer.ports]
+    return ports + [{"port": low, "endPort": high, "protocol": peer.protocol.upper()} for low, high in peer.ranges]
+
+
+# cert-manager's HTTP-01 solver pods (pkg/issuer/acme/http/pod.go): this label, serving on this port.
+ACME_SOLVER_LABEL = "acme.cert-manager.io/http01-solver"
+ACME_SOLVER_PORT = 8089
+
+
+def _gateway_peer(settings: KubernetesSettings) -> dict[str, Any]:
+    """The Gateway implementation's data plane, by the namespace its proxies run in."""
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": settings.gateway_namespace}}}
+
+
+def _acme_solvers(settings: KubernetesSettings, cluster: Cluster) -> None:
+    """Let the Gateway reach cert-manager's HTTP-01 solver pods, and nothing else reach or leave them.
+
+    A ClusterIssuer's ACME HTTP-01 challenge (``gatewayHTTPRoute`` solver) runs a pod
+    labelled ``acme.cert-manager.io/http01-solver: "true"`` in the Certificate's namespace
+    (this one) behind an HTTPRoute on our Gateway; under default-deny the Gateway's proxies
+    could not reach it and the certificate would never issue. The solver only answers, so
+    it gets no egress. With a DNS-01 issuer no such pod exists and the policy selects nothing.
+    """
+    ns = cluster.namespace_name
+    k8s.networking.v1.NetworkPolicy(
+        "acme-http01-solver",
+        metadata=manifest(
+            {"name": "acme-http01-solver", "namespace": ns, "labels": labels(cluster.stack, "acme-http01-solver")}
+        ),
+        spec=manifest(
+            {
+                "podSelector": {"matchLabels": {ACME_SOLVER_LABEL: "true"}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [
+                    {"from": [_gateway_peer(settings)], "ports": [{"port": ACME_SOLVER_PORT, "protocol": "TCP"}]}
+                ],
+                "egress": [],
+            }
+        ),
+        opts=cluster.opts(cluster),
+    )
 
 
 def policies(traffic: Traffic, settings: KubernetesSettings, cluster: Cluster) -> None:
@@ -87,6 +129,8 @@ def policies(traffic: Traffic, settings: KubernetesSettings, cluster: Cluster) -
         spec=manifest({"podSelector": {}, "policyTypes": ["Egress"], "egress": egress}),
         opts=opts,
     )
+    if traffic.acme_solvers:
+        _acme_solvers(settings, cluster)
     for name, selector in sorted(traffic.selectors.items()):
         ingress: list[dict[str, Any]] = [
             {"from": [{"podSelector": {"matchLabels": traffic.selectors[consumer]}}], "ports": _ports(peer)}
@@ -95,16 +139,7 @@ def policies(traffic: Traffic, settings: KubernetesSettings, cluster: Cluster) -
         gateway_ports = sorted(traffic.from_gateway.get(name, set()))
         if gateway_ports:
             ingress.append(
-                {
-                    "from": [
-                        {
-                            "namespaceSelector": {
-                                "matchLabels": {"kubernetes.io/metadata.name": settings.gateway_namespace}
-                            }
-                        }
-                    ],
-                    "ports": [{"port": p, "protocol": "TCP"} for p in gateway_ports],
-                }
+                {"from": [_gateway_peer(settings)], "ports": [{"port": p, "protocol": "TCP"} for p in gateway_ports]}
             )
         for peer in traffic.public.get(name, []):
             ingress.append({"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _ports(peer)})

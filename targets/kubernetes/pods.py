@@ -20,6 +20,8 @@ from components.protocol import SECRETS_DIR, HealthRequest, PortRequest
 
 PART_OF = "gpu-platform"
 GPU_RESOURCE = "nvidia.com/gpu"
+# The taint GPU nodes carry (GPU Operator, EKS/GKE/AKS GPU node groups) so CPU-only pods stay off them.
+GPU_TOLERATION: Mapping[str, str] = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 
 
 def manifest(fields: dict[str, Any]) -> Any:
@@ -54,6 +56,14 @@ def quantity_memory(mib: int) -> str:
     return f"{mib}Mi"
 
 
+def pool_tolerations(stated: Sequence[Mapping[str, Any]], gpus: int) -> list[dict[str, Any]]:
+    """The pool's tolerations: those its settings state, plus the GPU taint's on a GPU pool."""
+    found = [dict(t) for t in stated]
+    if gpus and dict(GPU_TOLERATION) not in found:
+        found.append(dict(GPU_TOLERATION))
+    return found
+
+
 def gpu_units(gpu: float, time_slicing_replicas: int) -> int:
     """Whole device-plugin units for a GPU request: a fraction of a time-sliced card rounds up."""
     if gpu <= 0:
@@ -63,7 +73,12 @@ def gpu_units(gpu: float, time_slicing_replicas: int) -> int:
 
 @dataclass(frozen=True)
 class Scheduling:
-    """Where pods go: the pool's node selector, tolerations and GPU sharing."""
+    """Where pods go: the pool's node selector, tolerations and GPU sharing.
+
+    Tolerations belong to the pool, not to what a pod asks for: every pod placed on a
+    pool (a GPU service, but also TURN, a database or its backup job) lands on the same
+    tainted nodes, so all of them get the same tolerations (:func:`pool_tolerations`).
+    """
 
     node_selector: Mapping[str, str] = field(default_factory=dict)
     tolerations: Sequence[Mapping[str, Any]] = ()
@@ -153,8 +168,7 @@ def container_spec(container: Container, scheduling: Scheduling) -> dict[str, An
         spec["args"] = list(container.args)
     if container.ports:
         spec["ports"] = [
-            {"name": p.name[:15], "containerPort": p.container_port, "protocol": p.protocol.upper()}
-            for p in container.ports
+            {"name": p.name, "containerPort": p.container_port, "protocol": p.protocol.upper()} for p in container.ports
         ]
     if container.health is not None:
         spec["livenessProbe"] = _probe(container.health, liveness=True)
@@ -187,11 +201,8 @@ def pod_spec(
     }
     if scheduling.node_selector:
         spec["nodeSelector"] = dict(scheduling.node_selector)
-    tolerations = list(scheduling.tolerations)
-    if any(c.gpu > 0 for c in containers):
-        tolerations.append({"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"})
-    if tolerations:
-        spec["tolerations"] = tolerations
+    if scheduling.tolerations:
+        spec["tolerations"] = [dict(t) for t in scheduling.tolerations]
     if spread_over:
         spec["topologySpreadConstraints"] = [
             {

@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.protocol import SECRETS_DIR, DatabaseEndpoint, HealthRequest, Peer, PostgresRequest, TargetContext
 from targets.kubernetes.cluster import Cluster
+from targets.kubernetes.names import BACKUP_SUFFIX
 from targets.kubernetes.network import Traffic
 from targets.kubernetes.pods import (
     Container,
@@ -249,7 +250,7 @@ def _backups(
     protect: pulumi.ResourceOptions,
 ) -> pulumi.Resource:
     """A CronJob that pg_dumps to a backup PVC on the profile's schedule, keeping its retention."""
-    name, ns = f"{request.name}-backup", cluster.namespace_name
+    name, ns = f"{request.name}{BACKUP_SUFFIX}", cluster.namespace_name
     meta = {"name": name, "namespace": ns, "labels": labels(context.stack, name)}
     store = claim(f"{name}s", ns, meta["labels"], request.storage_mib, False, settings,
                   pulumi.ResourceOptions.merge(cluster.opts(parent), protect))  # fmt: skip

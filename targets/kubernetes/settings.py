@@ -6,11 +6,40 @@ blueprint's ``pools.<name>.targets.kubernetes`` merged with ``gpu-platform:pools
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 Label = Annotated[str, Field(min_length=1, max_length=253)]
+
+CIDR_RULE = (
+    "an IPv4 or IPv6 network in CIDR notation with its host bits zero, e.g. 203.0.113.0/24 or 2001:db8::/32 "
+    "(a single address is /32 or /128)"
+)
+
+
+def check_cidr(value: str) -> str:
+    """A NetworkPolicy ``ipBlock.cidr``: a network address with an explicit prefix, written canonically.
+
+    ``10.0.0.1/8`` is an error, not silently ``10.0.0.0/8``: it is ambiguous (the network, or
+    the host 10.0.0.1/32?), and API servers with strict IP validation reject it. The message
+    names both readings.
+    """
+    address, slash, _ = value.partition("/")
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(CIDR_RULE) from None
+    if not slash:
+        raise ValueError(f"{CIDR_RULE}; add the prefix length (e.g. {network})")
+    if network.network_address != ipaddress.ip_address(address):
+        host = f"{address}/{network.max_prefixlen}"
+        raise ValueError(f"{CIDR_RULE}; did you mean the network {network} or the host {host}?")
+    return str(network)
+
+
+Cidr = Annotated[str, AfterValidator(check_cidr)]
 
 
 class Toleration(BaseModel):
@@ -53,8 +82,11 @@ class KubernetesSettings(BaseModel):
     cnpg_namespace: str = "cnpg-system"
     storage_class: str | None = None
     device_plugin_namespace: str = "gpu-operator"
+    # The cluster's pod address ranges (e.g. 10.244.0.0/16; on EKS the VPC's CIDR): the TURN
+    # relay refuses private peers except these, where the Pixel Streaming streamer runs.
+    pod_cidrs: list[Cidr] = Field(default_factory=list)
     # Egress beyond the wiring (e.g. to external APIs): CIDRs, default none.
-    egress_cidrs: list[str] = Field(default_factory=list)
+    egress_cidrs: list[Cidr] = Field(default_factory=list)
 
 
 def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:

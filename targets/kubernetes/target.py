@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,6 +44,7 @@ from targets.kubernetes.pods import (
     labels,
     manifest,
     pod_spec,
+    pool_tolerations,
     secret_volume,
     selector,
     tmp_volumes,
@@ -72,6 +74,7 @@ class KubernetesTarget:
     _cluster: Cluster | None = None
     traffic: network.Traffic = field(default_factory=network.Traffic)
     routes: list[ResolvedRoute] = field(default_factory=list)
+    time_sliced: dict[str, int] = field(default_factory=dict)  # pool -> time-slicing replicas
 
     @property
     def settings(self) -> KubernetesSettings:
@@ -92,16 +95,16 @@ class KubernetesTarget:
     def pool(self, request: PoolRequest, parent: pulumi.Resource) -> Pool:
         settings = request.settings
         assert isinstance(settings, KubernetesPoolSettings)
-        cluster = self.cluster
+        del parent  # a pool is scheduling facts; its time-slicing key is written in finish()
         replicas = settings.time_slicing_replicas if request.gpus else 1
         scheduling = Scheduling(
             # The pool's architecture is a scheduling fact, not a hint: pin it (kubelet's well-known label).
             node_selector={"kubernetes.io/arch": request.architecture, **settings.node_selector},
-            tolerations=[t.model_dump(exclude_none=True) for t in settings.tolerations],
+            tolerations=pool_tolerations([t.model_dump(exclude_none=True) for t in settings.tolerations], request.gpus),
             time_slicing_replicas=replicas,
         )
         if request.gpus and replicas > 1:
-            gpu.time_slicing_config(request.name, replicas, self.context.stack, self.settings, cluster, parent)
+            self.time_sliced[request.name] = replicas  # written in finish(): one ConfigMap, a key per pool
         return Pool(request.name, request.gpus, request.architecture, _PoolHandle(settings, scheduling))
 
     # -- services ----------------------------------------------------------
@@ -205,8 +208,9 @@ class KubernetesTarget:
                 ),
                 opts=workload_opts,
             )
+        public_host: pulumi.Output[str] | None = None
         if request.ports:
-            k8s.core.v1.Service(
+            service = k8s.core.v1.Service(
                 f"{name}-svc",
                 metadata=manifest(meta),
                 spec=manifest(
@@ -215,7 +219,7 @@ class KubernetesTarget:
                         "selector": selector(name),
                         "ports": [
                             {
-                                "name": p.name[:15],
+                                "name": p.name,
                                 "port": p.container_port,
                                 "targetPort": p.container_port,
                                 "protocol": p.protocol.upper(),
@@ -232,6 +236,8 @@ class KubernetesTarget:
                 ),
                 opts=opts,
             )
+            if request.public:
+                public_host = service.status.apply(load_balancer_address)
         if max_replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb",
@@ -270,6 +276,7 @@ class KubernetesTarget:
             host=pulumi.Output.from_input(name),
             ports={p.name: p.container_port for p in request.ports},
             resources=(created,),
+            public_host=public_host,
         )
 
     # -- routes ------------------------------------------------------------
@@ -289,11 +296,19 @@ class KubernetesTarget:
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
         return random_secret(name, length, parent)
 
+    def workload_ranges(self, pool: Pool) -> pulumi.Output[Sequence[str]]:
+        """Pods take their addresses from the cluster's pod CIDRs (a setting: clusters differ)."""
+        del pool
+        return pulumi.Output.from_input(list(self.settings.pod_cidrs))
+
     def finish(self) -> None:
         """The Gateway (every route's hostnames known now) and the NetworkPolicies (every edge known)."""
         cluster = self.cluster
+        if self.time_sliced:
+            gpu.time_slicing_config(self.time_sliced, self.context.stack, self.settings, cluster)
         if self.routes:
             gateway.gateway(self.routes, self.context, self.settings, cluster)
+            self.traffic.acme_solvers = gateway.acme_http01(self.context, self.settings)
         network.policies(self.traffic, self.settings, cluster)
 
 
@@ -314,3 +329,16 @@ def _public_ports(request: ServiceRequest) -> tuple[Peer, ...]:
 
 
 TARGET = KubernetesTarget
+
+
+def load_balancer_address(status: Any) -> str:
+    """The address a LoadBalancer Service got (hostname on AWS-style balancers, else its IP).
+
+    pulumi-kubernetes waits for ``status.loadBalancer.ingress`` before a LoadBalancer
+    Service counts as created, so it is there at apply time.
+    """
+    ingress = (getattr(getattr(status, "load_balancer", None), "ingress", None) or [None])[0]
+    address = getattr(ingress, "hostname", None) or getattr(ingress, "ip", None)
+    if not address:
+        raise ValueError("the LoadBalancer Service has no ingress address yet (status.loadBalancer.ingress is empty)")
+    return str(address)
