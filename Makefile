@@ -1,4 +1,5 @@
-# gpu-platform: `make preview` (offline preview of dev) and `make test` (ruff, pyright, pytest).
+# gpu-platform: `make preview` (offline preview of dev), `make test` (ruff, pyright, pytest)
+# and `make e2e` (the dev stack on a real Docker engine, as root; see tests/e2e/run.sh).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt co
 SCANNERS ?= .venv-scanners
 SCANNERS_STAMP := $(SCANNERS)/.installed-$(shell cat requirements-scanners.txt constraints-scanners.txt | cksum | cut -d' ' -f1)
 
-.PHONY: preview test lint typecheck unit scanners benchmark clean
+.PHONY: preview test lint typecheck unit scanners benchmark e2e clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +41,11 @@ unit: $(STAMP) $(SCANNERS_STAMP)
 
 benchmark: $(STAMP)
 	$(PY) -m preview.benchmark
+
+# Installs docker.io and mmdebstrap if missing, starts dockerd if none answers (stops only that one),
+# builds local stand-in images, applies the dev stack, checks it from outside, tears it down.
+e2e: $(STAMP)
+	PY=$(PY) tests/e2e/run.sh
 
 clean:
 	rm -rf $(VENV) $(SCANNERS) .pytest_cache .ruff_cache build

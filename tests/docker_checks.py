@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from preview.mocks import Recorded
 from preview.runner import PreviewResult
+from targets.docker.delivery import CARRIER_LABEL
+from targets.docker.render import carriers
 
 CONTAINER = "docker:index/container:Container"
 
 
+def is_carrier(box: Recorded) -> bool:
+    """A never-started container that only holds another container's files."""
+    return any(lbl.get("label") == CARRIER_LABEL for lbl in box.inputs.get("labels", []))
+
+
 def containers(result: PreviewResult) -> dict[str, Recorded]:
-    """Recorded containers by their Docker container name."""
-    return {str(r.inputs["name"]): r for r in result.of_type(CONTAINER)}
+    """Recorded workload containers (carriers excluded) by their Docker container name."""
+    return {str(r.inputs["name"]): r for r in result.of_type(CONTAINER) if not is_carrier(r)}
+
+
+def delivered(result: PreviewResult, name: str) -> dict[str, dict[str, Any]]:
+    """The files container ``name`` receives (its carrier's uploads), by path in the container."""
+    carrier = carriers(result.resources).get(name)
+    return {str(u["file"]): u for u in carrier.inputs.get("uploads", [])} if carrier else {}
 
 
 def env_of(box: Recorded) -> dict[str, str]:
@@ -20,8 +35,7 @@ def env_of(box: Recorded) -> dict[str, str]:
 
 def edge_conf(result: PreviewResult, stack: str = "dev") -> str:
     """The nginx.conf the edge container receives."""
-    edge = containers(result)[f"{stack}-edge"]
-    return next(str(u["content"]) for u in edge.inputs["uploads"] if u["file"] == "/etc/nginx/nginx.conf")
+    return str(delivered(result, f"{stack}-edge")["/run/config/nginx.conf"]["content"])
 
 
 def assert_hardened(box: Recorded) -> None:

@@ -16,7 +16,7 @@ from pulumi.runtime.mocks import MockResourceArgs
 from preview.mocks import PlatformMocks, Recorded
 from preview.runner import PreviewResult, read_stack_config, run_program
 from tests.conftest import ROOT, Runner, reference_blueprint, write_blueprint
-from tests.docker_checks import CONTAINER, assert_hardened, containers, env_of
+from tests.docker_checks import CONTAINER, assert_hardened, containers, delivered, env_of, is_carrier
 
 COMPONENT = "gpu-platform:components:"
 
@@ -62,7 +62,7 @@ def test_one_container_per_replica(dev_result: PreviewResult) -> None:
 
 
 def test_every_container_is_hardened(dev_result: PreviewResult) -> None:
-    boxes = dev_result.of_type(CONTAINER)
+    boxes = list(containers(dev_result).values())
     assert boxes
     for box in boxes:
         assert_hardened(box)
@@ -123,7 +123,8 @@ def test_outputs(dev_result: PreviewResult) -> None:
 
 
 def _stateful(result: PreviewResult) -> dict[str, Recorded]:
-    return {r.urn: r for r in result.of_type("docker:index/volume:Volume")}
+    # Volumes holding delivered files are regenerated from the program: not state.
+    return {r.urn: r for r in result.of_type("docker:index/volume:Volume") if not is_carrier(r)}
 
 
 def test_routine_changes_keep_stateful_names(run: Runner, tmp_path: Path) -> None:
@@ -145,12 +146,16 @@ def test_prod_on_docker_protects_every_volume(run: Runner) -> None:
         "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
     }
     result = run("dev", environment="prod", target="docker", tls=tls)
-    volumes = result.of_type("docker:index/volume:Volume")
+    volumes = [v for v in result.of_type("docker:index/volume:Volume") if not is_carrier(v)]
     assert {v.name for v in volumes} == {"bem-db-data", "bem-db-backups", "dgl-training-checkpoints", "kite-api-data"}
     assert all(v.protect and v.retain_on_delete for v in volumes)
+    # Delivered files are regenerated from the program: their volumes are never protected.
+    delivery = [v for v in result.of_type("docker:index/volume:Volume") if is_carrier(v)]
+    assert delivery
+    assert not any(v.protect or v.retain_on_delete for v in delivery)
     edge = containers(result)["dev-edge"]
     assert {p["ip"] for p in edge.inputs["ports"]} == {"0.0.0.0"}
-    key = next(u for u in edge.inputs["uploads"] if u["file"].endswith("edge_tls_key"))
+    key = delivered(result, "dev-edge")["/run/secrets/edge_tls_key"]
     assert key["content"] == "[secret]"
 
 
@@ -211,7 +216,8 @@ def test_render_writes_compose_and_nginx(tmp_path: Path) -> None:
     streamer = compose["services"]["dev-unreal-streamer"]
     assert streamer["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"
     nginx = tmp_path / "nginx" / "dev-edge.conf"
-    assert "grpc_pass grpc://kite_empirical;" in nginx.read_text()
+    # Resolved through Docker's DNS at request time, so a replaced container is followed.
+    assert "grpc_pass grpc://$edge_backend_kite_empirical;" in nginx.read_text()
 
 
 @pytest.mark.parametrize(("stack", "needed"), [("dev", "pulumi_docker"), ("staging", "pulumi_kubernetes")])

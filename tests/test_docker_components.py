@@ -15,7 +15,7 @@ import pytest
 from preview.mocks import SECRET
 from preview.runner import PreviewResult
 from tests.conftest import Runner, write_blueprint
-from tests.docker_checks import assert_hardened, containers, edge_conf, env_of
+from tests.docker_checks import assert_hardened, containers, delivered, edge_conf, env_of
 
 POOLS = {
     "general": {"cpu": 8, "memory": "32Gi"},
@@ -87,7 +87,7 @@ class TestService:
         result = run_blueprint(run, tmp_path, services={"train": trainer})
         box = containers(result)["dev-train"]
         assert box.inputs["deviceRequests"] == [
-            {"driver": "nvidia", "count": 1, "capabilities": ["gpu", "compute", "utility"]}
+            {"driver": "nvidia", "deviceIds": ["0"], "capabilities": ["gpu", "compute", "utility"]}
         ]
         assert env_of(box)["GPU_MEMORY_FRACTION"] == "0.4"  # the dev profile's GPU share
         assert result.outputs["placement"]["services.train"] == "gpu"
@@ -121,16 +121,17 @@ class TestManagedPostgres:
         env = env_of(db)
         assert env["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
         assert "POSTGRES_PASSWORD" not in env
-        upload = next(u for u in db.inputs["uploads"] if u["file"] == "/run/secrets/postgres_password")
+        upload = delivered(result, "dev-db")["/run/secrets/postgres_password"]
         assert upload["content"] == SECRET
         assert upload["permissions"] == "0400"
+        assert (upload["owner"], upload["group"]) == ("70", "70")  # the postgres image's user
         consumer = containers(result)["dev-api"]
         consumer_env = env_of(consumer)
         assert consumer_env["DB_DB_HOST"] == "db"
         assert consumer_env["DB_DB_PORT"] == "5432"
         assert consumer_env["DB_DB_PASSWORD_FILE"] == "/run/secrets/db_db_password"
         assert not any("PASSWORD=" in e and not e.startswith("DB_DB_PASSWORD_FILE=") for e in consumer.inputs["envs"])
-        secret_files = {u["file"]: u["content"] for u in consumer.inputs["uploads"]}
+        secret_files = {path: u["content"] for path, u in delivered(result, "dev-api").items()}
         assert secret_files["/run/secrets/db_db_password"] == SECRET
         assert secret_files["/run/secrets/db_db_url"] == SECRET
         password = result.of_type("random:index/randomPassword:RandomPassword")[0]
@@ -178,7 +179,10 @@ class TestWebSocketGateway:
         result = run_blueprint(run, tmp_path, websocket_gateways={"ecm": gateway})
         assert result.outputs["urls"]["ecm"] == "ws://localhost:8080/ws"
         conf = edge_conf(result)
-        assert "ip_hash;" in conf
+        # One engine: the gateway is resolved per request (a replaced replica is followed); an
+        # open WebSocket stays on its connection, so no ip_hash block is needed for affinity.
+        assert "proxy_pass http://$edge_backend_ecm" in conf
+        assert "ip_hash;" not in conf
         assert "proxy_read_timeout 1800s;" in conf
         assert "proxy_set_header Upgrade $http_upgrade;" in conf
         gw = result.named("ecm")
@@ -210,7 +214,8 @@ class TestGrpcToolFleet:
     def test_edge_speaks_http2_to_tools(self, result: PreviewResult) -> None:
         conf = edge_conf(result)
         assert "listen 50051 http2;" in conf
-        assert "grpc_pass grpc://kite_empirical;" in conf
+        assert "set $edge_backend_kite_empirical kite-empirical:50051;" in conf
+        assert "grpc_pass grpc://$edge_backend_kite_empirical;" in conf
         assert result.outputs["urls"]["kite"] == "http://localhost:8080/kite/"
         assert result.outputs["urls"]["kite-empirical"] == "grpc://localhost:50051"
 
@@ -237,7 +242,7 @@ class TestPixelStreaming:
 
     def test_streamer_on_gpu_pool(self, result: PreviewResult) -> None:
         streamer = containers(result)["dev-unreal-streamer"]
-        assert streamer.inputs["deviceRequests"][0]["count"] == 1
+        assert streamer.inputs["deviceRequests"][0]["deviceIds"] == ["0"]
         assert result.outputs["placement"]["pixel_streaming.unreal.streamer"] == "gpu"
         assert env_of(streamer)["SIGNALLING_URL"] == "ws://unreal-signalling:8888"
 
@@ -247,14 +252,14 @@ class TestPixelStreaming:
         udp = sorted(p["external"] for p in turn.inputs["ports"] if p["protocol"] == "udp")
         assert udp == [3478, *range(49160, 49171)]
         assert any(p["external"] == 3478 and p["protocol"] == "tcp" for p in turn.inputs["ports"])
-        conf = next(u for u in turn.inputs["uploads"] if u["file"] == "/run/secrets/turnserver.conf")
+        conf = delivered(result, "dev-unreal-turn")["/run/secrets/turnserver.conf"]
         assert conf["content"] == SECRET
         assert turn.inputs["command"] == ["-c", "/run/secrets/turnserver.conf"]
 
     def test_signalling_gets_turn_secret_as_file(self, result: PreviewResult) -> None:
         signalling = containers(result)["dev-unreal-signalling"]
         env = env_of(signalling)
-        assert env["TURN_URL"] == "turn:unreal-turn:3478"
+        assert env["TURN_URL"] == "turn:127.0.0.1:3478"  # published on the engine, reachable by browsers
         assert env["TURN_SHARED_SECRET_FILE"] == "/run/secrets/turn_shared_secret"
         assert result.outputs["urls"]["unreal"] == "ws://localhost:8080/signalling"
 

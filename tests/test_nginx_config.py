@@ -11,12 +11,18 @@ rejected by nginx (``burst=0``, directive order, unknown directives). The
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import ipaddress
 import os
 import shutil
+import socket
+import struct
 import subprocess
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NoReturn
 
@@ -231,7 +237,20 @@ def grpc_only_edge() -> EdgeConfig:
     )
 
 
-ALL_EDGES = {"dev": dev_edge, "staging": staging_edge, "prod": prod_edge, "grpc_only": grpc_only_edge}
+def resolved(edge: EdgeConfig) -> EdgeConfig:
+    """The single-engine shape: every one-server upstream re-resolved in Docker's DNS.
+
+    Multi-server upstreams stay static blocks, so the variant also mixes both kinds.
+    """
+    upstreams = tuple(dataclasses.replace(u, resolve=len(u.servers) == 1) for u in edge.upstreams)
+    return dataclasses.replace(edge, upstreams=upstreams, resolver="127.0.0.11")
+
+
+STATIC_EDGES = {"dev": dev_edge, "staging": staging_edge, "prod": prod_edge, "grpc_only": grpc_only_edge}
+ALL_EDGES = {
+    **STATIC_EDGES,
+    **{f"{name}_resolved": (lambda make=make: resolved(make())) for name, make in STATIC_EDGES.items()},
+}
 
 
 # --------------------------------------------------------------------------- structure
@@ -450,6 +469,74 @@ def test_output_is_deterministic_and_order_independent() -> None:
 # --------------------------------------------------------------------------- validation
 
 
+def _passes(text: str) -> list[Directive]:
+    return [d for d in walk(http_block(text)) if d.name in ("proxy_pass", "grpc_pass")]
+
+
+@pytest.mark.parametrize("name", sorted(STATIC_EDGES))
+def test_resolved_upstreams_are_looked_up_per_request(name: str) -> None:
+    """Regression (issue 10): a name resolved only at start outlives the container it named."""
+    edge = resolved(ALL_EDGES[name]())
+    text = render_nginx_conf(edge)
+    http = http_block(text)
+    assert args_of(http, "resolver") == [("127.0.0.11", "valid=10s", "ipv6=off")]
+    blocks = {d.args[0] for d in children(http, "upstream")}
+    assert blocks == {u.name for u in edge.upstreams if not u.resolve}
+    by_variable = {f"$edge_backend_{u.name}": u for u in edge.upstreams if u.resolve}
+    for directive in walk(http):
+        if directive.block is None or not any(d.name in ("proxy_pass", "grpc_pass") for d in directive.block):
+            continue
+        (passing,) = [d for d in directive.block if d.name in ("proxy_pass", "grpc_pass")]
+        scheme = "grpc://" if passing.name == "grpc_pass" else "http://"
+        target = passing.args[0].removeprefix(scheme)
+        assert passing.args[0].startswith(scheme)
+        if target.startswith("$"):
+            # Set in the same location, before the pass, to the upstream's only server.
+            upstream = by_variable[target]
+            assert directive.block.index(one(directive.block, "set")) < directive.block.index(passing)
+            assert one(directive.block, "set").args == (target, upstream.servers[0])
+            # No URI part: nginx passes the client's request URI as it does for a static block.
+            assert "/" not in target
+        else:
+            assert target in blocks, f"{target} is neither a variable nor a static upstream block"
+            assert not children(directive.block, "set")
+
+
+def test_single_engine_edge_resolves_nothing_at_start() -> None:
+    """Every upstream resolved: no upstream block and no literal name nginx would resolve once."""
+    edge = dataclasses.replace(dev_edge(), upstreams=tuple(
+        dataclasses.replace(u, resolve=True) for u in dev_edge().upstreams
+    ), resolver="127.0.0.11")  # fmt: skip
+    text = render_nginx_conf(edge)
+    assert not children(http_block(text), "upstream")
+    passes = _passes(text)
+    assert passes
+    assert all(p.args[0].startswith("http://$edge_backend_") for p in passes)
+    assert "ip_hash" not in text  # stickiness is upstream-only: a WebSocket reconnect may move
+
+
+def test_resolved_websocket_and_grpc_keep_timeouts_and_upgrade() -> None:
+    text = render_nginx_conf(resolved(staging_edge()))
+    api = location(server_on(text, 8443), "/api/")
+    assert proxy_headers(api)["Connection"] == ""
+    assert args_of(api, "proxy_read_timeout") == [("120s",)]
+    grpc = location(server_on(text, 50051), "/")
+    assert args_of(grpc, "grpc_pass") == [("grpc://$edge_backend_tool_ocr",)]
+    assert args_of(grpc, "grpc_read_timeout") == [(f"{GRPC_STREAM_TIMEOUT_S}s",)]
+    text = render_nginx_conf(resolved(dev_edge()))
+    ws = location(server_on(text, 8080), "/ws")
+    assert args_of(ws, "proxy_pass") == [("http://$edge_backend_gateway",)]
+    assert proxy_headers(ws)["Upgrade"] == "$http_upgrade"
+    assert proxy_headers(ws)["Connection"] == "$connection_upgrade"
+    assert args_of(ws, "proxy_read_timeout") == [("3600s",)]
+
+
+def test_no_resolver_without_resolved_upstreams() -> None:
+    text = render_nginx_conf(dev_edge())
+    assert "resolver" not in text
+    assert "$edge_backend_" not in text
+
+
 def _edge(**changes: object) -> EdgeConfig:
     return dataclasses.replace(staging_edge(), **changes)  # pyright: ignore[reportArgumentType]
 
@@ -536,6 +623,21 @@ def _edge(**changes: object) -> EdgeConfig:
         pytest.param(
             _edge(cors_origins=("https://a.example/",)), "cors origin 'https://a.example/'", id="cors-trailing-slash"
         ),
+        pytest.param(
+            _edge(
+                upstreams=(*staging_edge().upstreams, Upstream("spare", ("a:1", "b:1"), resolve=True)),
+                resolver="127.0.0.11",
+            ),
+            "upstream 'spare' resolves at request time and so takes one server",
+            id="resolve-two-servers",
+        ),
+        pytest.param(
+            _edge(upstreams=(*staging_edge().upstreams, Upstream("spare", ("a:1",), resolve=True))),
+            "upstreams spare resolve at request time but no resolver is set",
+            id="resolve-without-resolver",
+        ),
+        pytest.param(_edge(resolver="dns.local"), "resolver 'dns.local' must be an IP address", id="resolver-name"),
+        pytest.param(_edge(resolver="127.0.0.11", resolver_valid_s=0), "resolver_valid_s must be >= 1", id="valid-0"),
         pytest.param(_edge(rate_limit_rps=0), "rate_limit_rps must be >= 1", id="zero-rps"),
         pytest.param(_edge(rate_limit_burst=-1), "rate_limit_burst must be >= 0", id="negative-burst"),
         pytest.param(_edge(http_port=8443), "http_port and https_port are both 8443", id="same-ports"),
@@ -729,3 +831,139 @@ def test_nginx_check_fails_when_an_upstream_host_is_unknown(tmp_path: Path) -> N
     result = nginx_check(conf_text, upstream_hosts(edge) - {"bem-ecm-1"}, tmp_path)
     assert result.returncode != 0, _report(result, conf_text)
     assert "host not found in upstream" in result.stderr, _report(result, conf_text)
+
+
+# --------------------------------------------------------------------------- real nginx
+
+
+class _Dns:
+    """A one-record DNS server on 127.0.0.1: every A question is answered with ``address``."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = int(self.socket.getsockname()[1])
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                query, client = self.socket.recvfrom(512)
+            except OSError:
+                return
+            end = query.index(b"\0", 12) + 5  # question: name, type, class
+            is_a = query[end - 4 : end - 2] == b"\0\1"
+            header = query[:2] + struct.pack(">HHHHH", 0x8180, 1, int(is_a), 0, 0)
+            answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 600, 4) + socket.inet_aton(self.address)
+            self.socket.sendto(header + query[12:end] + (answer if is_a else b""), client)
+
+
+def _backend(address: str, port: int, seen: list[tuple[str, str]]) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((address, self.path))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((address, port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _free_port(address: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((address, 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(port: int, path: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.putrequest("GET", path, skip_accept_encoding=True)
+    connection.endheaders()
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def _run_nginx(edge: EdgeConfig, tmp_path: Path, dns_port: int | None) -> subprocess.Popen[str]:
+    text = (
+        render_nginx_conf(edge).replace("/tmp/", f"{tmp_path}/").replace("worker_processes auto", "worker_processes 1")
+    )
+    if dns_port is not None:
+        text = text.replace(f"resolver {edge.resolver} ", f"resolver {edge.resolver}:{dns_port} ")
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(text)
+    command = [_tool("nginx"), "-c", str(conf), "-p", f"{tmp_path}/", "-e", "stderr", "-g", "daemon off; user root;"]
+    if os.geteuid() != 0:
+        command[-1] = "daemon off;"
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(100):
+        try:
+            if _get(edge.http_port, "/healthz") == 200:
+                return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    pytest.fail(f"nginx did not start: {process.communicate()[1]}")
+
+
+# Unnormalised on purpose: nginx passes the client's bytes when proxy_pass has no URI part.
+REQUEST_URIS = ("/api/a%2Fb?x=1&y=%20", "/api//double/../x", "/api/x;y", "/other")
+
+
+@pytest.mark.parametrize("resolve", [False, True], ids=["static", "resolved"])
+def test_real_nginx_passes_request_uris_unchanged(resolve: bool, tmp_path: Path) -> None:
+    """The variable in proxy_pass changes nothing the service sees."""
+    seen: list[tuple[str, str]] = []
+    port = _free_port()
+    backend = _backend("127.0.0.1", port, seen)
+    edge = EdgeConfig(
+        upstreams=(Upstream("app", (f"127.0.0.1:{port}",), resolve=resolve),),
+        locations=(Location("/api/", "http", "app"), Location("/", "http", "app")),
+        http_port=_free_port(),
+        https_port=_free_port(),
+        resolver="127.0.0.1" if resolve else None,
+    )
+    nginx = _run_nginx(edge, tmp_path, None)
+    try:
+        assert [_get(edge.http_port, uri) for uri in REQUEST_URIS] == [200] * len(REQUEST_URIS)
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
+        backend.shutdown()
+    assert [path for _, path in seen] == list(REQUEST_URIS)
+
+
+def test_real_nginx_follows_a_replaced_container(tmp_path: Path) -> None:
+    """Regression (issue 10): the name moves to a new address; the edge follows within valid=."""
+    seen: list[tuple[str, str]] = []
+    port = _free_port("127.0.0.2")
+    old, new = _backend("127.0.0.2", port, seen), _backend("127.0.0.3", port, seen)
+    dns = _Dns("127.0.0.2")
+    edge = EdgeConfig(
+        upstreams=(Upstream("app", (f"app.test:{port}",), resolve=True),),
+        locations=(Location("/", "http", "app"),),
+        http_port=_free_port(),
+        https_port=_free_port(),
+        resolver="127.0.0.1",
+        resolver_valid_s=1,
+    )
+    nginx = _run_nginx(edge, tmp_path, dns.port)
+    try:
+        assert _get(edge.http_port, "/before") == 200
+        old.shutdown()
+        old.server_close()  # the replaced container is gone
+        dns.address = "127.0.0.3"
+        time.sleep(1.5)
+        assert _get(edge.http_port, "/after") == 200
+    finally:
+        nginx.terminate()
+        nginx.wait(10)
+        new.shutdown()
+        dns.socket.close()
+    assert seen == [("127.0.0.2", "/before"), ("127.0.0.3", "/after")]

@@ -2,10 +2,16 @@
 
 nginx is the only container that binds a public address in staging and prod;
 everything else stays on the stack network. Its config is generated from the
-collected routes (``nginx.py``) and uploaded into the container, so the config
+collected routes (``nginx.py``) and delivered as a file (``containers.py``), so the config
 is part of the program: reviewed, diffed and checked with ``nginx -t`` in CI.
 TLS follows the profile: off (dev), a self-signed certificate made with
 pulumi-tls (staging), or the CA-issued certificate from stack config (prod).
+
+Upstream names are looked up per request in Docker's embedded DNS (``resolve=True``),
+so a container replaced by ``pulumi up`` is reached at its new address within
+``valid=10s``. Services given ``hosts`` entries (peers on other engines, when the
+stack spans engines) keep static upstream blocks: Docker's DNS does not serve a
+container's /etc/hosts, and those entries point at stable host addresses anyway.
 """
 
 from __future__ import annotations
@@ -17,23 +23,38 @@ import pulumi
 
 from components.protocol import HealthRequest, PortRequest, ResolvedRoute, TargetContext
 from targets.docker import images
-from targets.docker.containers import ContainerSpec, Engine, container
+from targets.docker.containers import CONFIG_DIR, ContainerSpec, Engine, container
 from targets.docker.nginx import EdgeConfig, GrpcListener, Location, Upstream, render_nginx_conf
 from targets.docker.settings import DockerSettings
 
-CONFIG_PATH = "/etc/nginx/nginx.conf"
-CERT_PATH = "/etc/nginx/tls/tls.crt"
+# Delivered under CONFIG_DIR (a read-only volume), so nginx is told where its config is.
+CONFIG_FILE = "nginx.conf"
+CONFIG_PATH = f"{CONFIG_DIR}/{CONFIG_FILE}"
+CERT_FILE = "tls.crt"
+CERT_PATH = f"{CONFIG_DIR}/{CERT_FILE}"
 KEY_FILE = "edge_tls_key"  # under SECRETS_DIR
 HTTP_PORT = 8080
 HTTPS_PORT = 8443
+# Docker's embedded DNS server, present in every container on a user-defined network.
+DOCKER_DNS = "127.0.0.11"
 
 
 def _upstream_name(route: ResolvedRoute) -> str:
     return re.sub(r"[^a-z0-9_]", "_", route.name.lower())
 
 
-def edge_config(routes: Sequence[ResolvedRoute], context: TargetContext, key_path: str) -> EdgeConfig:
-    """The nginx model for a set of routes under a profile (pure: used by tests and render)."""
+def edge_config(
+    routes: Sequence[ResolvedRoute],
+    context: TargetContext,
+    key_path: str,
+    static_hosts: frozenset[str] = frozenset(),
+) -> EdgeConfig:
+    """The nginx model for a set of routes under a profile (pure: used by tests and render).
+
+    ``static_hosts`` are the services the edge reaches through ``/etc/hosts`` entries
+    (peers on other engines): their upstreams are resolved once at start; every other
+    one is re-resolved in Docker's DNS.
+    """
     profile = context.profile
     upstreams: list[Upstream] = []
     locations: list[Location] = []
@@ -42,7 +63,11 @@ def edge_config(routes: Sequence[ResolvedRoute], context: TargetContext, key_pat
         name = _upstream_name(route)
         upstreams.append(
             Upstream(
-                name=name, servers=(f"{route.service}:{route.port}",), sticky=route.sticky, grpc=route.kind == "grpc"
+                name=name,
+                servers=(f"{route.service}:{route.port}",),
+                sticky=route.sticky,
+                grpc=route.kind == "grpc",
+                resolve=route.service not in static_hosts,
             )
         )
         if route.kind == "grpc":
@@ -66,6 +91,7 @@ def edge_config(routes: Sequence[ResolvedRoute], context: TargetContext, key_pat
         rate_limit_burst=profile.rate_limit_burst,
         cors_origins=tuple(cors),
         security_headers=profile.security_headers,
+        resolver=DOCKER_DNS if any(upstream.resolve for upstream in upstreams) else None,
     )
 
 
@@ -85,12 +111,17 @@ class Edge(pulumi.ComponentResource):
         super().__init__("gpu-platform:docker:Edge", name, None, pulumi.ResourceOptions())
         settings = context.settings
         assert isinstance(settings, DockerSettings)
-        config = edge_config(routes, context, key_path=f"/run/secrets/{KEY_FILE}")
-        files: dict[str, pulumi.Input[str]] = {CONFIG_PATH: render_nginx_conf(config)}
+        config = edge_config(
+            routes,
+            context,
+            key_path=f"/run/secrets/{KEY_FILE}",
+            static_hosts=frozenset(name for name, _ in hosts),
+        )
+        files: dict[str, pulumi.Input[str]] = {CONFIG_FILE: render_nginx_conf(config)}
         secret_files: dict[str, pulumi.Input[str]] = {}
         if config.tls:
             certificate, key = self._certificate(name, context)
-            files[CERT_PATH] = certificate
+            files[CERT_FILE] = certificate
             secret_files[KEY_FILE] = key
         ports = [PortRequest("http", HTTP_PORT, host_port=settings.http_port)]
         if config.tls:
@@ -108,6 +139,8 @@ class Edge(pulumi.ComponentResource):
                 labels=labels,
                 ports=ports,
                 bind_address=context.profile.publish_address,
+                # The image's entrypoint still runs (first argument nginx); only the config path differs.
+                command=("nginx", "-c", CONFIG_PATH, "-g", "daemon off;"),
                 files=files,
                 secret_files=secret_files,
                 cpu=0.25,
@@ -124,7 +157,7 @@ class Edge(pulumi.ComponentResource):
             ),
             self,
         )
-        self.register_outputs({"config": files[CONFIG_PATH]})
+        self.register_outputs({"config": files[CONFIG_FILE]})
 
     def _certificate(self, name: str, context: TargetContext) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
         if context.profile.tls == "ca":

@@ -15,8 +15,11 @@ _POSTGRES = {
 # The alpine images' postgres user; the entrypoint supports running as it directly.
 POSTGRES_USER = "70:70"
 
-# Scheduled pg_dump with retention (SCHEDULE, BACKUP_KEEP_DAYS, *_FILE secrets).
-_POSTGRES_BACKUP = "prodrigestivill/postgres-backup-local:{version}-alpine"
+# Scheduled pg_dump with retention (SCHEDULE, BACKUP_KEEP_DAYS, *_FILE secrets). The project
+# publishes only moving tags (``16-alpine``) plus, per build of its main branch, an immutable
+# ``<major>-alpine-<commit>`` one: d257e5d ("Add pg version 18", 2025-09-26) built 13-18.
+_POSTGRES_BACKUP_BUILD = "d257e5d"
+_POSTGRES_BACKUP = "prodrigestivill/postgres-backup-local:{version}-alpine-" + _POSTGRES_BACKUP_BUILD
 POSTGRES_BACKUP_USER = "70:70"
 
 # Runs as uid 101 and listens above 1024: no capabilities needed.

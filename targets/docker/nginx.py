@@ -19,16 +19,43 @@ Constraints the output honours:
   location sets its complete list of request headers.
 * The text is deterministic: upstreams, locations, listeners and CORS origins are
   emitted in sorted order, so reordering the inputs does not produce a diff.
+
+Name resolution. nginx resolves the servers of an ``upstream`` block once, at start;
+after ``pulumi up`` replaces a container (new IP under the same Docker DNS alias) such
+an edge keeps sending to a dead address. An ``Upstream`` with ``resolve=True`` therefore
+gets no ``upstream`` block: its location stores ``host:port`` in a variable
+(``set $edge_backend_<name> ...;``) and passes to ``http://$edge_backend_<name>`` /
+``grpc://$edge_backend_<name>``, which nginx resolves per request through
+``EdgeConfig.resolver`` (Docker's embedded DNS, 127.0.0.11), caching answers for
+``resolver_valid_s``. All addresses of a name are used round-robin, so replicas sharing
+a network alias are still balanced. The ``resolve`` parameter of ``server`` in upstream
+blocks would keep the blocks, but open-source nginx has it only from 1.27.3 and the
+config must pass ``nginx -t`` on 1.22. The request URI is unchanged by the variable:
+with no URI part, ``proxy_pass`` passes the client's request URI either way (proved by
+running nginx in ``tests/test_nginx_config.py``). What a resolved upstream loses:
+
+* ``sticky`` (``ip_hash`` exists only in upstream blocks, as does ``hash``). A
+  WebSocket stays on the connection that opened it, so stickiness only ever placed
+  *reconnects*; with ``resolve`` a reconnect may land on another replica.
+* ``keepalive`` connection reuse to the backend (also upstream-only): each request
+  (each gRPC call) opens a connection on the stack network.
+* Default ``proxy_redirect`` rewriting, which only rewrote ``Location`` headers naming
+  the upstream block, and backends see ``Host: $host``, not the block name.
+
+Names that Docker's DNS does not serve (``/etc/hosts`` entries for peers on other
+engines) must stay static: ``resolve=False`` keeps the classic upstream block.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "BACKEND_VARIABLE_PREFIX",
     "GRPC_STREAM_TIMEOUT_S",
     "EdgeConfig",
     "GrpcListener",
@@ -46,6 +73,10 @@ GRPC_STREAM_TIMEOUT_S = 3600
 HEALTHZ_PATH = "/healthz"
 RATE_LIMIT_ZONE = "edge_rps"
 CORS_ORIGIN_VARIABLE = "$edge_cors_origin"
+# Prefix of the per-upstream address variables; not "$upstream_", which is nginx's own
+# ($upstream_addr, $upstream_status, ...).
+BACKEND_VARIABLE_PREFIX = "$edge_backend_"
+RESOLVER_TIMEOUT_S = 5
 
 _INDENT = "    "
 _UPSTREAM_NAME = re.compile(r"^[a-z0-9_]+$")
@@ -92,15 +123,20 @@ _LOG_FORMAT = (
 class Upstream:
     """A named group of backend containers, addressed by their Docker DNS names.
 
-    ``sticky`` uses ``ip_hash`` because open-source nginx has no cookie stickiness;
-    WebSocket gateways need it so a reconnect lands on the replica holding the
-    session. ``grpc`` marks an HTTP/2 backend that gRPC listeners may target.
+    ``sticky`` uses ``ip_hash`` because open-source nginx has no cookie stickiness,
+    so a WebSocket *reconnect* lands on the replica that held the session (an open
+    WebSocket never moves). ``grpc`` marks an HTTP/2 backend that gRPC listeners may
+    target. ``resolve`` re-resolves the one server's name per request through
+    ``EdgeConfig.resolver`` instead of once at start (see the module docstring); it
+    needs exactly one server (a DNS name whose answers are the replicas) and drops
+    ``sticky`` and ``keepalive``, which exist only in upstream blocks.
     """
 
     name: str
     servers: tuple[str, ...]
     sticky: bool = False
     grpc: bool = False
+    resolve: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,7 +174,9 @@ class EdgeConfig:
     1024. ``redirect_https_port`` is an addition to the original interface: the
     HTTP->HTTPS redirect must name the port clients reach, which differs from
     ``https_port`` when Docker publishes it under another host port (443 -> 8443).
-    ``None`` means they are equal.
+    ``None`` means they are equal. ``resolver`` is the DNS server (an IP address)
+    that upstreams with ``resolve=True`` are looked up in, answers cached for
+    ``resolver_valid_s`` seconds (Docker's DNS says 600).
     """
 
     upstreams: tuple[Upstream, ...]
@@ -155,6 +193,8 @@ class EdgeConfig:
     security_headers: Literal["basic", "full", "enterprise"] = "basic"
     client_max_body_size: str = "10m"
     redirect_https_port: int | None = None
+    resolver: str | None = None
+    resolver_valid_s: int = 10
 
 
 def _valid_port(port: int) -> bool:
@@ -176,6 +216,11 @@ def _upstream_problems(upstreams: Sequence[Upstream]) -> list[str]:
             match = _SERVER.match(server)
             if match is None or not _valid_port(int(match.group("port"))):
                 problems.append(f"upstream {upstream.name!r} server {server!r} is not host:port (port 1-65535)")
+        if upstream.resolve and len(upstream.servers) > 1:
+            problems.append(
+                f"upstream {upstream.name!r} resolves at request time and so takes one server"
+                f" (a DNS name whose addresses are the replicas), got {len(upstream.servers)}"
+            )
     return problems
 
 
@@ -250,6 +295,16 @@ def _edge_problems(edge: EdgeConfig) -> list[str]:
         problems.append(f"security_headers {edge.security_headers!r} must be basic, full or enterprise")
     if not _SIZE.match(edge.client_max_body_size):
         problems.append(f"client_max_body_size {edge.client_max_body_size!r} must look like 10m, 512k or 1g")
+    if edge.resolver is not None:
+        try:
+            ipaddress.ip_address(edge.resolver)
+        except ValueError:
+            problems.append(f"resolver {edge.resolver!r} must be an IP address")
+    elif any(upstream.resolve for upstream in edge.upstreams):
+        names = ", ".join(sorted(upstream.name for upstream in edge.upstreams if upstream.resolve))
+        problems.append(f"upstreams {names} resolve at request time but no resolver is set")
+    if edge.resolver_valid_s < 1:
+        problems.append(f"resolver_valid_s must be >= 1, got {edge.resolver_valid_s}")
     for label, path in (("cert_path", edge.cert_path), ("key_path", edge.key_path)):
         if not _FILE_PATH.match(path):
             problems.append(f"{label} {path!r} must be an absolute path without whitespace or ;{{}}\"'#\\")
@@ -294,10 +349,25 @@ _FORWARDED_HEADERS = (
 )
 
 
-def _location(location: Location) -> list[str]:
+def _target(upstream: Upstream) -> tuple[list[str], str]:
+    """The ``set`` lines and the address for ``proxy_pass http://`` / ``grpc_pass grpc://``.
+
+    A resolved upstream's address is a variable, which makes nginx look the name up per
+    request (cached by the resolver) instead of once at start; a static one names its block.
+    """
+    if not upstream.resolve:
+        return [], upstream.name
+    variable = f"{BACKEND_VARIABLE_PREFIX}{upstream.name}"
+    return [f"set {variable} {upstream.servers[0]};"], variable
+
+
+def _location(location: Location, upstream: Upstream) -> list[str]:
     timeout = f"{location.idle_timeout_s}s"
+    lines, address = _target(upstream)
     body = [
-        f"proxy_pass http://{location.upstream};",
+        *lines,
+        # No URI part (with or without a variable): the client's request URI is passed unchanged.
+        f"proxy_pass http://{address};",
         "proxy_http_version 1.1;",
         *_FORWARDED_HEADERS,
     ]
@@ -307,7 +377,7 @@ def _location(location: Location) -> list[str]:
             "proxy_set_header Connection $connection_upgrade;",
         ]
     else:
-        # Empty Connection lets the upstream keepalive pool reuse the connection.
+        # Empty Connection lets a static upstream's keepalive pool reuse the connection.
         body.append('proxy_set_header Connection "";')
     body += [
         "proxy_connect_timeout 10s;",
@@ -381,9 +451,10 @@ def _tls(edge: EdgeConfig) -> list[str]:
 
 def _app_locations(edge: EdgeConfig) -> list[str]:
     lines = [*_healthz()]
+    known = {upstream.name: upstream for upstream in edge.upstreams}
     locations = sorted(edge.locations, key=lambda location: location.path)
     for location in locations:
-        lines += ["", *_location(location)]
+        lines += ["", *_location(location, known[location.upstream])]
     if not any(location.path == "/" for location in locations):
         # Without this nginx would serve files from its prefix's html/ for unrouted paths.
         lines += ["", *_block("location /", ["return 404;"])]
@@ -425,6 +496,8 @@ def _https_server(edge: EdgeConfig) -> list[str]:
 
 def _grpc_server(edge: EdgeConfig, listener: GrpcListener) -> list[str]:
     timeout = f"{GRPC_STREAM_TIMEOUT_S}s"
+    upstream = next(upstream for upstream in edge.upstreams if upstream.name == listener.upstream)
+    lines, address = _target(upstream)
     listen = f"listen {listener.port} ssl http2;" if edge.tls else f"listen {listener.port} http2;"
     body = [listen, ""]
     if edge.tls:
@@ -438,7 +511,8 @@ def _grpc_server(edge: EdgeConfig, listener: GrpcListener) -> list[str]:
         *_block(
             "location /",
             [
-                f"grpc_pass grpc://{listener.upstream};",
+                *lines,
+                f"grpc_pass grpc://{address};",
                 "grpc_set_header X-Real-IP $remote_addr;",
                 "grpc_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
                 "grpc_connect_timeout 10s;",
@@ -448,6 +522,10 @@ def _grpc_server(edge: EdgeConfig, listener: GrpcListener) -> list[str]:
         ),
     ]
     return _block("server", body)
+
+
+def _resolver_address(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
 
 
 def _http_body(edge: EdgeConfig) -> list[str]:
@@ -474,8 +552,17 @@ def _http_body(edge: EdgeConfig) -> list[str]:
         body += ["", *_block(f"map $http_origin {CORS_ORIGIN_VARIABLE}", ['default "";', *allowed])]
     if edge.rate_limit_rps is not None:
         body += ["", f"limit_req_zone $binary_remote_addr zone={RATE_LIMIT_ZONE}:10m rate={edge.rate_limit_rps}r/s;"]
+    if edge.resolver is not None:
+        # Docker's DNS answers with a 600 s TTL; valid= re-asks sooner so a replaced
+        # container is reached within seconds. Docker networks here are IPv4 only.
+        body += [
+            "",
+            f"resolver {_resolver_address(edge.resolver)} valid={edge.resolver_valid_s}s ipv6=off;",
+            f"resolver_timeout {RESOLVER_TIMEOUT_S}s;",
+        ]
     for upstream in sorted(edge.upstreams, key=lambda upstream: upstream.name):
-        body += ["", *_upstream(upstream)]
+        if not upstream.resolve:
+            body += ["", *_upstream(upstream)]
     body += ["", *_http_server(edge)]
     if edge.tls:
         body += ["", *_https_server(edge)]

@@ -6,6 +6,10 @@ file equivalent to the containers the program registers, plus every
 generated config file (nginx.conf) the containers receive. Secret files are
 listed in the compose file as ``secrets:`` pointing to ``secrets/<name>``,
 which are not written (their values never leave the Pulumi state).
+
+The program delivers files through never-started carrier containers and read-only
+volumes (``containers.py``); compose has ``secrets:`` and ``configs:`` for that, so
+carriers and their volumes become those entries of the workload they serve.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any, Protocol
 import yaml
 
 from components.protocol import SECRETS_DIR
+from targets.docker.delivery import CARRIER_LABEL, CONFIG_DIR
 
 CONTAINER = "docker:index/container:Container"
 IMAGE = "docker:index/remoteImage:RemoteImage"
@@ -42,21 +47,36 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "local"
 
 
+def _label(resource: RecordedLike, key: str) -> str | None:
+    return next((str(lbl["value"]) for lbl in resource.inputs.get("labels") or [] if lbl.get("label") == key), None)
+
+
+def carriers(resources: Sequence[RecordedLike]) -> dict[str, RecordedLike]:
+    """The carrier container of each container that receives files, by the served container's name."""
+    found: dict[str, RecordedLike] = {}
+    for box in (r for r in resources if r.type == CONTAINER):
+        served = _label(box, CARRIER_LABEL)
+        if served is not None:
+            found[served] = box
+    return found
+
+
 def compose_documents(resources: Sequence[RecordedLike]) -> dict[str, dict[str, Any]]:
     """One compose document per Docker engine, keyed by a file-name-safe engine slug."""
     by_urn = {r.urn: r for r in resources}
     hosts = {r.urn: str(r.inputs.get("host", "unix:///var/run/docker.sock")) for r in resources if r.type == PROVIDER}
+    files_of = carriers(resources)
     documents: dict[str, dict[str, Any]] = {}
-    for box in (r for r in resources if r.type == CONTAINER):
+    for box in (r for r in resources if r.type == CONTAINER and _label(r, CARRIER_LABEL) is None):
         host = hosts.get(box.provider or "", "unix:///var/run/docker.sock")
         doc = documents.setdefault(
             host, {"name": "", "services": {}, "networks": {}, "volumes": {}, "secrets": {}, "configs": {}}
         )
         name = str(box.inputs.get("name", box.name))
-        doc["services"][name] = _service(box, by_urn, doc)
+        doc["services"][name] = _service(box, by_urn, doc, files_of.get(name))
     for resource in resources:
         host = hosts.get(resource.provider or "", "unix:///var/run/docker.sock")
-        if host not in documents:
+        if host not in documents or _label(resource, CARRIER_LABEL) is not None:
             continue
         if resource.type == NETWORK:
             net = str(resource.inputs.get("name"))
@@ -74,7 +94,9 @@ def compose_documents(resources: Sequence[RecordedLike]) -> dict[str, dict[str, 
     return named
 
 
-def _service(box: RecordedLike, by_urn: dict[str, RecordedLike], doc: dict[str, Any]) -> dict[str, Any]:
+def _service(
+    box: RecordedLike, by_urn: dict[str, RecordedLike], doc: dict[str, Any], carrier: RecordedLike | None
+) -> dict[str, Any]:
     inputs = box.inputs
     image = next(
         (str(by_urn[d].inputs.get("name")) for d in box.dependencies if d in by_urn and by_urn[d].type == IMAGE),
@@ -124,7 +146,8 @@ def _service(box: RecordedLike, by_urn: dict[str, RecordedLike], doc: dict[str, 
     nets = inputs.get("networksAdvanced") or []
     if nets:
         service["networks"] = {str(n["name"]): {"aliases": n.get("aliases", [])} for n in nets}
-    vols = inputs.get("volumes") or []
+    # The delivery volumes become compose secrets and configs (below).
+    vols = [v for v in inputs.get("volumes") or [] if v.get("containerPath") not in (SECRETS_DIR, CONFIG_DIR)]
     if vols:
         service["volumes"] = [f"{v['volumeName']}:{v['containerPath']}" for v in vols]
     devices = inputs.get("deviceRequests") or []
@@ -153,7 +176,7 @@ def _service(box: RecordedLike, by_urn: dict[str, RecordedLike], doc: dict[str, 
     if inputs.get("labels"):
         service["labels"] = {str(lbl["label"]): str(lbl["value"]) for lbl in inputs["labels"]}
     secrets, configs = [], []
-    for upload in inputs.get("uploads") or []:
+    for upload in carrier.inputs.get("uploads") or [] if carrier is not None else []:
         path = str(upload["file"])
         if upload.get("content") == SECRET:
             secret_name = path.rsplit("/", 1)[-1]
@@ -176,11 +199,11 @@ def _service(box: RecordedLike, by_urn: dict[str, RecordedLike], doc: dict[str, 
 def config_files(resources: Sequence[RecordedLike]) -> dict[str, str]:
     """Non-secret uploaded files (e.g. the generated nginx.conf), keyed as in the compose ``configs``."""
     files: dict[str, str] = {}
-    for box in (r for r in resources if r.type == CONTAINER):
-        for upload in box.inputs.get("uploads") or []:
+    for served, carrier in carriers(resources).items():
+        for upload in carrier.inputs.get("uploads") or []:
             content = upload.get("content")
             if isinstance(content, str) and content != SECRET:
-                files[f"{box.inputs.get('name')}-{_slug(str(upload['file']))}"] = content
+                files[f"{served}-{_slug(str(upload['file']))}"] = content
     return files
 
 
@@ -201,7 +224,7 @@ def render(resources: Sequence[RecordedLike], directory: Path) -> list[Path]:
         path.write_text(content)
         written.append(path)
         if name.endswith("nginx-conf"):
-            nginx = directory / "nginx" / f"{name.removesuffix('-etc-nginx-nginx-conf')}.conf"
+            nginx = directory / "nginx" / f"{name.removesuffix('-' + _slug(CONFIG_DIR + '/nginx.conf'))}.conf"
             nginx.parent.mkdir(exist_ok=True)
             nginx.write_text(content)
             written.append(nginx)

@@ -7,7 +7,7 @@ the stack's ``gpu-platform:pools.<name>``; target settings from ``gpu-platform:d
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -46,10 +46,20 @@ class DockerPoolSettings(BaseModel):
 
 
 class DockerSettings(BaseModel):
-    """Target-wide Docker settings: where the edge (nginx) listens on its host."""
+    """Target-wide Docker settings: where the edge (nginx) listens on its host, and GPU access.
+
+    ``gpus: none`` runs GPU workloads without device requests, for laptops and CI without an
+    NVIDIA GPU or container toolkit (the engine refuses a device request it cannot serve).
+    The preview warns for each workload affected; the default asks for real devices.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    gpus: Literal["devices", "none"] = "devices"
+    # The engine's CPU count where it is smaller than the limits the blueprint asks for (a
+    # laptop, a 2-core CI runner): Docker refuses a container whose CPU limit exceeds the
+    # host's CPUs, so limits above this are lowered to it (the preview warns for each).
+    max_cpus: Annotated[float, Field(gt=0, le=1024)] | None = None
     edge_pool: str | None = None
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8080
     https_port: Annotated[int, Field(ge=1, le=65535)] = 8443

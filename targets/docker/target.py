@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import pulumi
@@ -59,6 +60,26 @@ class DockerTarget:
     _upstream_resources: list[pulumi.Resource] = field(default_factory=list)
     # Which pool's settings each workload landed on (for wiring across engines).
     _placed: dict[str, DockerPoolSettings] = field(default_factory=dict)
+    # Per engine host: its GPU count (the largest of its pools') and the next card to dedicate.
+    _engine_gpus: dict[str, int] = field(default_factory=dict)
+    _next_gpu: dict[str, int] = field(default_factory=dict)
+
+    def _devices(self, host: str, gpu: float) -> tuple[str, ...]:
+        """The device ids one container gets: whole GPUs are dedicated, a fraction shares a card.
+
+        Whole-GPU containers take distinct cards from 0 upwards, in creation order; fractional
+        ones share the engine's last card (A10G/L4/T4 have no MIG: the workload limits itself
+        with GPU_MEMORY_FRACTION). Placement keeps a pool's sum within its cards, so the two
+        meet only when a pool's requests fill it exactly. Past the engine's count ids wrap.
+        """
+        if gpu <= 0 or self.settings.gpus == "none":
+            return ()
+        cards = max(self._engine_gpus.get(host, 1), 1)
+        if gpu < 1:
+            return (str(cards - 1),)
+        first = self._next_gpu.get(host, 0)
+        self._next_gpu[host] = first + int(gpu)
+        return tuple(str((first + i) % cards) for i in range(int(gpu)))
 
     @property
     def spans_engines(self) -> bool:
@@ -74,6 +95,11 @@ class DockerTarget:
         if public:
             return "0.0.0.0"
         return settings.advertised_address if self.spans_engines else "127.0.0.1"
+
+    def _reach(self, settings: DockerPoolSettings, public: bool) -> str:
+        """The address clients outside the engine use for a workload's published ports."""
+        bound = self._bind(settings, public)
+        return settings.advertised_address if bound == "0.0.0.0" else bound
 
     def _hosts(self, names: list[str]) -> list[tuple[str, str]]:
         """/etc/hosts entries (they win over Docker DNS) sending peers to their host's published ports.
@@ -112,8 +138,13 @@ class DockerTarget:
                 opts=pulumi.ResourceOptions(parent=parent, provider=provider),
             )
             self._networks[settings.host] = network
+        self._engine_gpus[settings.host] = max(self._engine_gpus.get(settings.host, 0), request.gpus)
         engine = Engine(
-            provider=provider, network=network, host=settings.host, platform=f"linux/{request.architecture}"
+            provider=provider,
+            network=network,
+            host=settings.host,
+            platform=f"linux/{request.architecture}",
+            max_cpus=self.settings.max_cpus,
         )
         pool = Pool(
             name=request.name,
@@ -174,7 +205,7 @@ class DockerTarget:
                     memory_mib=request.memory_mib,
                     limit_cpu=request.limit_cpu,
                     limit_memory_mib=request.limit_memory_mib,
-                    gpu=request.gpu,
+                    gpu_devices=self._devices(handle.settings.host, request.gpu),
                     gpu_driver=handle.settings.gpu_driver,
                     health=request.health,
                     user=request.user,
@@ -189,12 +220,14 @@ class DockerTarget:
             )
             created.append(box)
         self._upstream_resources += created
+        published = any(p.host_port for p in self._published(request.ports))
         return ServiceEndpoint(
             name=request.name,
             host=pulumi.Output.from_input(request.name),
             # Across engines peers arrive on the published port; on one engine, on the container port.
             ports={p.name: p.host_port or p.container_port for p in self._published(request.ports)},
             resources=tuple(created),
+            public_host=pulumi.Output.from_input(self._reach(handle.settings, request.public)) if published else None,
         )
 
     # -- routes ------------------------------------------------------------
@@ -331,6 +364,11 @@ class DockerTarget:
         return [store, job]
 
     # -- secrets and the edge ----------------------------------------------
+    def workload_ranges(self, pool: Pool) -> pulumi.Output[Sequence[str]]:
+        """The subnets Docker gave the pool's engine network (its IPAM configuration, known once it exists)."""
+        network = _handle(pool).engine.network
+        return network.ipam_configs.apply(lambda configs: [c.subnet for c in configs if c.subnet])
+
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
         return random_secret(name, length, parent)
 
