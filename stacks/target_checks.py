@@ -332,26 +332,15 @@ def _kubernetes_caveats(
     assert isinstance(target_settings, KubernetesSettings)
     if target_settings.cnpg:
         return []
-    found: list[Caveat] = []
-    for name, database in blueprint.databases.items():
-        stated = database.read_replicas is not None
-        replicas = database.read_replicas if database.read_replicas is not None else profile.read_replicas
-        dropped = []
-        if replicas:
-            source = "the blueprint" if stated else f"the {profile.name} profile"
-            dropped.append(f"{replicas} read replica(s) (from {source})")
-        if profile.ha == "multi-az":
-            dropped.append(f"multi-AZ HA (from the {profile.name} profile)")
-        if dropped:
-            found.append(
-                Caveat(
-                    f"databases.{name}" + (".read_replicas" if stated and replicas else ""),
-                    f"runs as a single Postgres StatefulSet on Kubernetes without CloudNativePG: "
-                    f"{' and '.join(dropped)} not deployed; set {PROJECT}:kubernetes.cnpg: true on a cluster "
-                    "with the CloudNativePG operator to get them",
-                )
-            )
-    return found
+    return [
+        Caveat(
+            key,
+            f"runs as a single Postgres StatefulSet on Kubernetes without CloudNativePG: "
+            f"{' and '.join(asked)} not deployed; set {PROJECT}:kubernetes.cnpg: true on a cluster "
+            "with the CloudNativePG operator to get them",
+        )
+        for key, asked in _database_features_not_built(blueprint, profile).values()
+    ]
 
 
 def _database_features_not_built(blueprint: Blueprint, profile: Profile) -> dict[str, tuple[str, list[str]]]:
