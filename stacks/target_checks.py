@@ -405,13 +405,43 @@ def _docker_caveats(
     return found
 
 
+def _aws_caveats(
+    path: str,
+    blueprint: Blueprint,
+    placement: Placement,
+    pool_settings: dict[str, BaseModel],
+    target_settings: BaseModel,
+    profile: Profile,
+) -> list[Caveat]:
+    """Fargate Spot runs X86_64 tasks only: an arm64 Fargate pool stays on-demand where the profile asks for Spot."""
+    from targets.aws.settings import AwsPoolSettings
+
+    del path, placement, target_settings
+    if not profile.spot_capacity:
+        return []
+    found = []
+    for name, pool in blueprint.pools.items():
+        settings = pool_settings[name]
+        assert isinstance(settings, AwsPoolSettings)
+        on_fargate = (settings.capacity or ("ec2" if pool.gpus else "fargate")) == "fargate"
+        if on_fargate and pool.architecture == "arm64":
+            found.append(
+                Caveat(
+                    f"pools.{name}",
+                    f"runs on FARGATE on-demand although the {profile.name} profile asks for Spot: "
+                    "FARGATE_SPOT runs X86_64 tasks only",
+                )
+            )
+    return found
+
+
 Check = Callable[[str, str, Blueprint, Placement, dict[str, BaseModel], BaseModel], list[Problem]]
 CHECKS: dict[str, Check] = {"docker": _docker, "kubernetes": _kubernetes, "aws": _aws}
 
 # What a target deploys differently from what was asked (warnings, not errors): the check's arguments
 # without the source, plus the environment's profile (read replicas and HA come from it too).
 Caveats = Callable[[str, Blueprint, Placement, dict[str, BaseModel], BaseModel, Profile], list[Caveat]]
-CAVEATS: dict[str, Caveats] = {"kubernetes": _kubernetes_caveats, "docker": _docker_caveats}
+CAVEATS: dict[str, Caveats] = {"kubernetes": _kubernetes_caveats, "docker": _docker_caveats, "aws": _aws_caveats}
 
 
 def check(
