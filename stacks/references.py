@@ -106,7 +106,7 @@ def route_path_key(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
-def _public_routes(blueprint: Blueprint) -> list[tuple[str, str]]:
+def public_routes(blueprint: Blueprint) -> list[tuple[str, str]]:
     """(key path of the route's path, path) for every HTTP and WebSocket route the blueprint defines."""
     found = [(f"services.{n}.route.path", s.route.path) for n, s in blueprint.services.items() if s.route]
     found += [(f"websocket_gateways.{n}.path", g.path) for n, g in blueprint.websocket_gateways.items()]
@@ -123,7 +123,7 @@ def _routes(blueprint: Blueprint) -> list[Problem]:
     """Two routes on one path: one would hide the other (or the edge refuses to start)."""
     taken: dict[str, str] = {}
     problems = []
-    for key, path in _public_routes(blueprint):
+    for key, path in public_routes(blueprint):
         same = route_path_key(path)
         if same in taken:
             problems.append(

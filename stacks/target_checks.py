@@ -15,9 +15,10 @@ from pydantic import BaseModel
 from stacks.errors import Caveat, Problem, fail
 from stacks.placement import Placement, limits_or_default
 from stacks.profiles import Profile
-from stacks.references import HostPort, check_host_ports
+from stacks.references import HostPort, check_host_ports, public_routes, route_path_key
 from stacks.settings import PROJECT
 from stacks.spec import Blueprint, Resources, Volume
+from stacks.units import format_mib
 from stacks.workloads import workloads
 
 
@@ -30,6 +31,7 @@ def _docker(
     target_settings: BaseModel,
 ) -> list[Problem]:
     """On Docker, published ports share their engine: the edge, TURN and services must not collide."""
+    from targets.docker.nginx import HEALTHZ_PATH
     from targets.docker.settings import DockerPoolSettings, DockerSettings
 
     assert isinstance(target_settings, DockerSettings)
@@ -40,20 +42,51 @@ def _docker(
         return settings.host
 
     reserved: dict[HostPort, str] = {}
+    problems: list[Problem] = []
+
+    def reserve(slot: HostPort, owner: str, key: str) -> None:
+        """A port the target itself publishes (edge listeners, TURN); two owners of one port collide."""
+        if slot in reserved:
+            problems.append(
+                Problem(
+                    key,
+                    slot[1],
+                    f"host port {slot[1]}/{slot[2]} on {slot[0]} is already published by "
+                    f"{reserved[slot]}; pick a free port",
+                )
+            )
+        else:
+            reserved[slot] = owner
+
     edge_pool = target_settings.edge_pool or next(iter(blueprint.pools))
     if edge_pool not in blueprint.pools:
         raise fail(source, f"{PROJECT}:docker.edge_pool", edge_pool, f"known pools: {', '.join(blueprint.pools)}")
-    for port in (target_settings.http_port, target_settings.https_port):
-        reserved[(host_of(edge_pool), port, "tcp")] = f"the edge (nginx) on pool {edge_pool}"
+    edge_host = host_of(edge_pool)
+    for setting in ("http_port", "https_port"):
+        port = getattr(target_settings, setting)
+        reserve((edge_host, port, "tcp"), f"the edge (nginx) on pool {edge_pool}", f"{PROJECT}:docker.{setting}")
+    # Public gRPC tools are served by the edge on their own port (one nginx listener each).
+    for fleet_name, fleet in blueprint.grpc_tool_fleets.items():
+        for tool_name, tool in fleet.tools.items() if fleet.public_grpc else ():
+            key = f"grpc_tool_fleets.{fleet_name}.tools.{tool_name}.port"
+            reserve((edge_host, tool.port, "tcp"), f"the edge's gRPC listener for {key}", key)
     for name, streaming in blueprint.pixel_streaming.items():
         host = host_of(placement.pool_of[f"pixel_streaming.{name}.turn"])
         turn = streaming.turn
         for proto in ("tcp", "udp"):
-            reserved[(host, turn.listening_port, proto)] = f"pixel_streaming.{name}.turn"
+            reserve((host, turn.listening_port, proto), f"pixel_streaming.{name}.turn",
+                    f"pixel_streaming.{name}.turn.listening_port")  # fmt: skip
         for port in range(turn.relay_min_port, turn.relay_max_port + 1):
-            reserved[(host, port, "udp")] = f"pixel_streaming.{name}.turn relay range"
+            reserve((host, port, "udp"), f"pixel_streaming.{name}.turn relay range",
+                    f"pixel_streaming.{name}.turn.relay_min_port")  # fmt: skip
+    # The edge answers its own health check on /healthz: a route there would never be reached.
+    problems += [
+        Problem(key, route, f"the Docker edge serves its own health check on {HEALTHZ_PATH}: pick another path")
+        for key, route in public_routes(blueprint)
+        if route_path_key(route) == HEALTHZ_PATH
+    ]
+    problems += _engine_capacity(blueprint, placement, host_of, target_settings)
     engines = {host_of(pool) for pool in blueprint.pools}
-    problems: list[Problem] = []
     if len(engines) > 1:
         for pool in blueprint.pools:
             settings = pool_settings[pool]
@@ -68,6 +101,40 @@ def _docker(
                     )
                 )
     return problems + check_host_ports(blueprint, placement.pool_of, host_of, reserved, publish_all=len(engines) > 1)
+
+
+def _engine_capacity(
+    blueprint: Blueprint, placement: Placement, host_of: Callable[[str], str], settings: BaseModel
+) -> list[Problem]:
+    """Pools on one engine share one machine: their requests together must fit its declared capacity."""
+    from targets.docker.settings import DockerSettings
+
+    assert isinstance(settings, DockerSettings)
+    problems = []
+    for host, capacity in settings.engines.items():
+        pools = [name for name in blueprint.pools if host_of(name) == host]
+        if not pools:
+            problems.append(
+                Problem(
+                    f"{PROJECT}:docker.engines",
+                    host,
+                    f"no pool runs on this engine; pools' hosts: "
+                    f"{', '.join(sorted({host_of(p) for p in blueprint.pools}))}",
+                )
+            )
+            continue
+        cpu = sum(placement.usage[p].cpu for p in pools)
+        memory = sum(placement.usage[p].memory_mib for p in pools)
+        if cpu > capacity.cpu + 1e-9 or memory > capacity.memory:
+            problems.append(
+                Problem(
+                    f"{PROJECT}:docker.engines.{host}",
+                    f"cpu {capacity.cpu:g}, memory {format_mib(capacity.memory)}",
+                    f"pools {', '.join(pools)} share this engine and request cpu {cpu:g} and memory "
+                    f"{format_mib(memory)} together: give the engine more, or move a pool to another host",
+                )
+            )
+    return problems
 
 
 def _aws(
@@ -343,6 +410,28 @@ def _kubernetes_caveats(
     ]
 
 
+def _unchecked_engines(blueprint: Blueprint, pool_settings: dict[str, BaseModel], settings: BaseModel) -> list[Caveat]:
+    """Pools sharing an engine whose capacity is not declared: each pool is checked alone, the machine never."""
+    from targets.docker.settings import DockerPoolSettings, DockerSettings
+
+    assert isinstance(settings, DockerSettings)
+    shared: dict[str, list[str]] = {}
+    for name in blueprint.pools:
+        pool = pool_settings[name]
+        assert isinstance(pool, DockerPoolSettings)
+        shared.setdefault(pool.host, []).append(name)
+    return [
+        Caveat(
+            f"{PROJECT}:docker.engines",
+            f"pools {', '.join(pools)} share the engine {host}: each is checked against its own capacity, "
+            f"not their sum against the machine; declare it ({PROJECT}:docker.engines.<host>: {{cpu, memory}}) "
+            "to check them together",
+        )
+        for host, pools in shared.items()
+        if len(pools) > 1 and host not in settings.engines
+    ]
+
+
 def _database_features_not_built(blueprint: Blueprint, profile: Profile) -> dict[str, tuple[str, list[str]]]:
     """Per database with read replicas or multi-AZ HA asked: (its key path, what was asked, and by whom).
 
@@ -374,9 +463,10 @@ def _docker_caveats(
     """What Docker deploys short of the ask: one Postgres container per database; no GPU with ``gpus: none``."""
     from targets.docker.settings import DockerSettings
 
-    del path, pool_settings
+    del path
     assert isinstance(target_settings, DockerSettings)
-    found = [
+    found = _unchecked_engines(blueprint, pool_settings, target_settings)
+    found += [
         Caveat(key, f"runs as one Postgres container on Docker: {' and '.join(asked)} not deployed")
         for key, asked in _database_features_not_built(blueprint, profile).values()
     ]

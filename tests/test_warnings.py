@@ -6,10 +6,9 @@ import pytest
 
 from preview.markdown import render
 from preview.report import Report
-from preview.runner import PreviewResult
 from stacks import target_checks
 from stacks.errors import Caveat
-from tests.conftest import Runner
+from tests.conftest import Runner, shipped
 
 
 def test_a_target_caveat_is_logged_and_reported(run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -25,8 +24,10 @@ def test_a_target_caveat_is_logged_and_reported(run: Runner, monkeypatch: pytest
     assert "> [!WARNING]\n> - pools.gpu: runs without a GPU" in render(report.to_json())
 
 
-def test_no_caveat_no_warning_section(dev_result: PreviewResult) -> None:
-    report = Report(result=dev_result, environment="dev", blueprint="reference", targets=["docker"])
+def test_no_caveat_no_warning_section() -> None:
+    result = shipped("prod")  # AWS as shipped: nothing deployed short of the ask
+    assert result.warnings == []
+    report = Report(result=result, environment="prod", blueprint="reference", targets=["aws"])
     assert report.to_json()["warnings"] == []
     assert "Warnings:" not in report.tree()
     assert "[!WARNING]" not in render(report.to_json())

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from stacks.units import parse_memory_mib
 
 HOST_RULE = "a Docker host URL: unix:///path, ssh://user@host[:port] or tcp://host:port"
 _HOST = re.compile(r"^(unix:///\S+|ssh://[A-Za-z0-9._-]+@[A-Za-z0-9._-]+(:\d{1,5})?|tcp://[A-Za-z0-9._-]+:\d{1,5})$")
@@ -45,6 +47,15 @@ class DockerPoolSettings(BaseModel):
         return "127.0.0.1"
 
 
+class EngineCapacity(BaseModel):
+    """What one engine's machine offers. Pools that share the engine are checked together against it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cpu: Annotated[float, Field(gt=0, le=4096)]
+    memory: Annotated[int, BeforeValidator(parse_memory_mib), Field(gt=0)]
+
+
 class DockerSettings(BaseModel):
     """Target-wide Docker settings: where the edge (nginx) listens on its host, and GPU access.
 
@@ -60,6 +71,9 @@ class DockerSettings(BaseModel):
     # laptop, a 2-core CI runner): Docker refuses a container whose CPU limit exceeds the
     # host's CPUs, so limits above this are lowered to it (the preview warns for each).
     max_cpus: Annotated[float, Field(gt=0, le=1024)] | None = None
+    # Capacity of the engines that several pools share, by host URL (unix:///var/run/docker.sock,
+    # ssh://...): the blueprint's pools are checked one by one; this checks their sum per machine.
+    engines: dict[str, EngineCapacity] = Field(default_factory=dict)
     edge_pool: str | None = None
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8080
     https_port: Annotated[int, Field(ge=1, le=65535)] = 8443
