@@ -27,7 +27,6 @@ from preview import runner
 from preview.mocks import MOCK_ACCOUNT, SECRET, PlatformMocks, Recorded, RecordingMonitor
 from preview.policies import evaluate
 from preview.runner import PreviewResult, run_program
-from targets.aws.gpu_sharing import DRIVER_MEMORY_MIB
 from tests.conftest import Runner, reference_blueprint, shipped, stack_config, write_blueprint
 
 VPC = "aws:ec2/vpc:Vpc"
@@ -910,12 +909,9 @@ class TestGpu:
         ]
         assert task(result, "api")["requiresCompatibilities"] == ["FARGATE"]
 
-    def test_half_a_gpu_is_an_mps_share_of_the_cards_memory(self, result: PreviewResult) -> None:
-        (requirement,) = container(result, "infer")["resourceRequirements"]
-        assert requirement["type"] == "GPU"
-        share = requirement["sharingStrategy"]["nvidiaMps"]
-        # ECS hands out the memory the driver reports (A10G: 23028 MiB), below the data sheet's 24 GiB.
-        assert share["memory"] == int(min(GPU_MEMORY_MIB, DRIVER_MEMORY_MIB["A10G"]) * self.INFER["requests"]["gpu"])
+    def test_half_a_gpu_reserves_one_whole_gpu(self, result: PreviewResult) -> None:
+        """pulumi-aws cannot pass ECS's MPS sharingStrategy: a fraction reserves one whole GPU."""
+        assert container(result, "infer")["resourceRequirements"] == [{"type": "GPU", "value": "1"}]
 
     def test_spot_setting_makes_a_mixed_instances_group(self, run: Runner, tmp_path: Path) -> None:
         types = ["g5.12xlarge", "g6.12xlarge"]

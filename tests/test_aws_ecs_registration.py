@@ -4,8 +4,9 @@ The mock runtime accepts any input, so the rendered registration JSON (``targets
 ``--render`` writes) is checked against botocore's model of ``ecs`` ``RegisterTaskDefinition`` — the
 shape the AWS API validates — for the prod stack and for every shipped blueprint on AWS. botocore
 checks types, required members and ranges; the cross-references inside one request that the API also
-rejects (a mount point naming an undeclared volume, ``dependsOn`` naming an unknown container, a GPU
-requirement with both or neither of ``value`` and ``sharingStrategy``) are checked here too.
+rejects (a mount point naming an undeclared volume, ``dependsOn`` naming an unknown container) are checked
+here too, and so is what pulumi-aws can carry: every GPU requirement is a whole-number ``value`` with no
+``sharingStrategy`` (an ECS union terraform-provider-aws cannot decode; see targets/aws/gpu_sharing.py).
 """
 
 from __future__ import annotations
@@ -51,8 +52,12 @@ def problems_of(document: dict[str, Any]) -> list[str]:
             if dependency["containerName"] not in names:
                 found.append(f"{box['name']}: dependsOn names unknown container {dependency['containerName']!r}")
         for requirement in box.get("resourceRequirements", []):
-            if requirement["type"] == "GPU" and ("value" in requirement) == ("sharingStrategy" in requirement):
-                found.append(f"{box['name']}: a GPU requirement takes exactly one of value and sharingStrategy")
+            if requirement["type"] != "GPU":
+                continue
+            if "sharingStrategy" in requirement:
+                found.append(f"{box['name']}: sharingStrategy cannot pass through pulumi-aws's container definitions")
+            if not str(requirement.get("value", "")).isdigit() or int(requirement["value"]) < 1:
+                found.append(f"{box['name']}: a GPU requirement needs a whole-number value")
     return found
 
 
@@ -95,7 +100,14 @@ def test_the_validator_rejects_what_ecs_rejects() -> None:
     assert problems_of(good) == []
     assert problems_of({**good, "cpu": None})
     assert problems_of({**good, "containerDefinitions": [{"name": "a", "resourceRequirements": [{"type": "GPU"}]}]})
-    gpu = {"type": "GPU", "value": "1", "sharingStrategy": {"nvidiaMps": {"memory": 1}}}
-    assert problems_of({**good, "containerDefinitions": [{"name": "a", "image": "i", "resourceRequirements": [gpu]}]})
+    for gpu in (
+        {"type": "GPU", "value": "1", "sharingStrategy": {"nvidiaMps": {"memory": 1}}},
+        {"type": "GPU", "sharingStrategy": {"nvidiaMps": {"memory": 1}}},
+        {"type": "GPU", "value": "0.5"},
+    ):
+        box = {"name": "a", "image": "i", "resourceRequirements": [gpu]}
+        assert problems_of({**good, "containerDefinitions": [box]}), gpu
+    whole = {"name": "a", "image": "i", "memory": 64, "resourceRequirements": [{"type": "GPU", "value": "2"}]}
+    assert problems_of({**good, "containerDefinitions": [whole]}) == []
     mount = {"sourceVolume": "nowhere", "containerPath": "/x"}
     assert problems_of({**good, "containerDefinitions": [{"name": "a", "image": "i", "mountPoints": [mount]}]})

@@ -14,7 +14,8 @@ import pytest
 
 from preview.mocks import RecordingMonitor
 from stacks.loader import load_stack
-from targets.aws.gpu_sharing import DRIVER_MEMORY_MIB, PoolReservation, gpu_requirement
+from targets.aws.gpu_sharing import PoolReservation, gpu_requirement, problem
+from targets.aws.services import _execution_policy  # pyright: ignore[reportPrivateUsage]
 from targets.aws.settings import AwsPoolSettings, app_autoscaling_cron
 from tests.conftest import Runner, shipped, stack_config
 from tests.test_aws_components import (
@@ -33,7 +34,6 @@ from tests.test_aws_components import (
 
 SCHEDULED_ACTION = "aws:appautoscaling/scheduledAction:ScheduledAction"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
-A10G = DRIVER_MEMORY_MIB["A10G"]
 HALF: dict[str, Any] = {
     "image": "ghcr.io/example/infer:1.0.0",
     "health": {"kind": "command", "command": ["true"]},
@@ -61,51 +61,71 @@ def failing(run: Runner, tmp_path: Path, monitors: list[RecordingMonitor], **arg
 # -- 1. fractional GPUs ----------------------------------------------------------------------------
 
 
-def test_two_half_gpu_shares_fit_one_a10g_as_ecs_counts_its_memory(run: Runner, tmp_path: Path) -> None:
-    """ECS places MPS shares by the memory the driver reports (23028 MiB on an A10G), not the 24 GiB data-sheet
-    figure: two 0.5 shares sized from 24 GiB (2 x 12288) would not fit one card and one task would never run."""
-    result = run_blueprint(run, tmp_path, pools=ONE_GPU_POOLS, services={"a": HALF, "b": HALF})
-    shares = [container(result, n)["resourceRequirements"][0]["sharingStrategy"]["nvidiaMps"] for n in "ab"]
-    assert sum(s["memory"] for s in shares) <= A10G
-    assert all("value" not in container(result, n)["resourceRequirements"][0] for n in "ab")
-    assert all(1 <= s["maxComputePercent"] <= 100 for s in shares)
+def test_a_fractional_gpu_reserves_one_whole_gpu_without_mps(run: Runner, tmp_path: Path) -> None:
+    """pulumi-aws (terraform-provider-aws) cannot pass ECS's sharingStrategy union through container
+    definitions: a fraction below 1 reserves ONE whole GPU (value "1"), never an MPS share."""
+    pools = {**ONE_GPU_POOLS, "gpu": {**ONE_GPU_POOLS["gpu"], "targets": {"aws": {"max_size": 2}}}}
+    result = run_blueprint(run, tmp_path, pools=pools, services={"a": HALF, "b": HALF})
+    for name in "ab":
+        assert container(result, name)["resourceRequirements"] == [{"type": "GPU", "value": "1"}], name
+    warned = [w for w in result.warnings if "reserves a whole GPU on ECS (0.5 asked)" in w]
+    assert sorted(w.split(":", 1)[0] for w in warned) == ["services.a.requests.gpu", "services.b.requests.gpu"]
+    assert all("MPS sharing cannot pass through pulumi-aws" in w for w in warned)
 
 
-def test_tiny_share_keeps_max_compute_percent_in_the_apis_range() -> None:
-    requirement = gpu_requirement(0.004, A10G)
-    assert requirement is not None
-    assert requirement["sharingStrategy"]["nvidiaMps"]["maxComputePercent"] == 1
+@pytest.mark.parametrize(("gpu", "value"), [(0.004, "1"), (0.5, "1"), (0.99, "1"), (1, "1"), (2.0, "2")])
+def test_every_gpu_requirement_is_a_whole_number_of_gpus(gpu: float, value: str) -> None:
+    assert gpu_requirement(gpu) == {"type": "GPU", "value": value}
+    assert gpu_requirement(0) is None
 
 
-def test_mps_shares_that_cannot_be_packed_onto_the_cards_are_rejected(
+QUARTER: dict[str, Any] = {**HALF, "requests": {"cpu": 1, "memory": "2Gi", "gpu": 0.25}}
+
+
+def test_whole_gpus_beyond_the_pools_instances_times_max_size_are_rejected(
     run: Runner, tmp_path: Path, monitors: list[RecordingMonitor]
 ) -> None:
-    """0.7 + 0.7 + 0.6 is 2 GPU units (placement accepts it on two cards), but no card holds two of them."""
-    pools = {**POOLS, "gpu": {**POOLS["gpu"], "gpus": 2}}
-    shares = {n: {**HALF, "requests": {"cpu": 1, "memory": "2Gi", "gpu": g}} for n, g in (("a", 0.7), ("b", 0.7))}
-    shares["c"] = {**HALF, "requests": {"cpu": 1, "memory": "2Gi", "gpu": 0.6}}
-    message = failing(run, tmp_path, monitors, pools=pools, services=shares)
+    """Three 0.25 requests fit one GPU on paper but reserve three whole GPUs on ECS; 1 GPU per instance x
+    max_size 2 offers two."""
+    pools = {**ONE_GPU_POOLS, "gpu": {**ONE_GPU_POOLS["gpu"], "targets": {"aws": {"max_size": 2}}}}
+    message = failing(run, tmp_path, monitors, pools=pools, services=dict.fromkeys("abc", QUARTER))
     assert "pools.gpu.gpus" in message
-    assert "ECS would need 3 GPUs" in message
+    assert "ECS would reserve 3 whole GPUs" in message
+    assert "max_size 2 = 2" in message
 
 
-def test_pool_reservation_counts_dedicated_and_shared_cards() -> None:
-    reservation = PoolReservation(A10G)
-    reservation.add(1, 2)
-    reservation.add(0.5, 3)
+def test_max_size_gives_room_for_more_whole_gpus(run: Runner, tmp_path: Path) -> None:
+    pools = {**ONE_GPU_POOLS, "gpu": {**ONE_GPU_POOLS["gpu"], "targets": {"aws": {"max_size": 3}}}}
+    result = run_blueprint(run, tmp_path, pools=pools, services=dict.fromkeys("abc", QUARTER))
+    assert all(container(result, n)["resourceRequirements"] == [{"type": "GPU", "value": "1"}] for n in "abc")
+
+
+def test_what_ecs_cannot_reserve_is_named() -> None:
+    """A task runs on one instance (max_size adds instances, not GPUs per task); 1.5 GPUs has no ECS form.
+    Placement rejects both first on today's blueprints; the ECS check does not rely on it."""
+    assert "a task runs on one instance" in (problem(2, 1) or "")
+    assert "ask for 1 or 2" in (problem(1.5, 4) or "")
+    assert problem(0.5, 1) is None
+    assert problem(4, 4) is None
+
+
+def test_pool_reservation_counts_whole_gpus_against_instances_times_max_size() -> None:
+    reservation = PoolReservation(gpus_per_instance=1, max_size=2)
+    reservation.add("services.a", 1, 2)
+    reservation.add("services.b", 0.5, 3)
     summary = reservation.summary()
-    assert (summary["dedicated_gpus"], summary["mps_containers"], summary["mps_gpus"]) == (2, 3, 2)
-    assert summary["gpus_needed"] == 4
+    assert (summary["whole_gpus"], summary["fractional_workloads"], summary["capacity_gpus"]) == (5, 1, 2)
 
 
-def test_pools_report_shows_what_ecs_reserves() -> None:
+def test_pools_report_shows_the_whole_gpus_ecs_reserves() -> None:
     spec = load_stack("prod", stack_config("prod"))
     reservation = spec.placement.usage["gpu"].reservation
     assert reservation is not None
     assert spec.placement.usage["gpu"].summary()["reservation"] == reservation
-    assert reservation["mps_containers"] == 2
-    assert reservation["dedicated_gpus"] == 0
-    assert int(str(reservation["mps_memory_mib"])) <= A10G
+    # The reference blueprint: two 0.5-GPU workloads on a 1-GPU pool with max_size 2.
+    assert reservation["whole_gpus"] == 2
+    assert reservation["fractional_workloads"] == 2
+    assert reservation["capacity_gpus"] == 2
 
 
 # -- 3. volumes a non-root workload can use ------------------------------------------------------------
@@ -181,6 +201,28 @@ def test_scaled_services_leave_desired_count_to_application_auto_scaling(
     run_blueprint(run, tmp_path, services={"scaled": scaled, "fixed": API})
     assert "desiredCount" in ignored["scaled-service"]
     assert "desiredCount" not in ignored["fixed-service"]
+
+
+def test_off_hours_schedules_survive_a_refresh(run: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scheduled actions rewrite the scalable target's and the group's min/max: Pulumi must not undo them."""
+    ignored: dict[str, list[str]] = {}
+    original = RecordingMonitor.RegisterResource
+
+    def spy(self: RecordingMonitor, request: Any) -> Any:
+        ignored[request.name] = list(request.ignoreChanges)
+        return original(self, request)
+
+    monkeypatch.setattr(RecordingMonitor, "RegisterResource", spy)
+    scheduled = {**ONE_GPU_POOLS, "gpu": {**ONE_GPU_POOLS["gpu"], "targets": {"aws": {"schedule": {}}}}}
+    run_blueprint(run, tmp_path, pools=scheduled, services={"a": HALF})
+    assert {"minCapacity", "maxCapacity"} <= set(ignored["a-scaling"])
+    assert {"desiredCapacity", "minSize", "maxSize"} <= set(ignored["gpu-asg"])
+
+    ignored.clear()
+    (tmp_path / "plain").mkdir()
+    run_blueprint(run, tmp_path / "plain", services={"a": {**HALF, "autoscale": {"min": 1, "max": 2}}})
+    assert not {"minCapacity", "maxCapacity"} & set(ignored["a-scaling"])  # no schedule: Pulumi owns the bounds
+    assert ignored["gpu-asg"] == ["desiredCapacity"]
 
 
 # -- 6. exec and Fargate Spot ---------------------------------------------------------------------------
@@ -265,3 +307,37 @@ def test_ecr_pulls_are_scoped_to_the_images_repository(run: Runner, tmp_path: Pa
     assert statement(document, "EcrToken")["Action"] == "ecr:GetAuthorizationToken"
     other = policy_document(result, "other-execution-policy")
     assert not [s for s in other["Statement"] if str(s["Action"]).startswith("ecr:") or "ecr:" in json.dumps(s)]
+
+
+# -- review minors: schedules, arm64 GPU instances, secret ARNs ------------------------------------------
+
+
+def test_a_schedule_names_a_known_time_zone() -> None:
+    assert AwsPoolSettings(schedule={"timezone": "Europe/Berlin"}).schedule is not None  # pyright: ignore[reportArgumentType]
+    with pytest.raises(ValueError, match="not a known IANA time zone"):
+        AwsPoolSettings(schedule={"timezone": "Not/AZone"})  # pyright: ignore[reportArgumentType]
+
+
+@pytest.mark.parametrize(("dow", "match"), [("*/2", "step"), ("5-7", "wraps"), ("1-7", "wraps"), ("5-1", "wraps")])
+def test_day_of_week_forms_without_a_faithful_translation_are_rejected(dow: str, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        AwsPoolSettings(schedule={"scale_down": f"0 20 * * {dow}"})  # pyright: ignore[reportArgumentType]
+    assert AwsPoolSettings(schedule={"scale_down": "0 20 * * 5,6,0"}).schedule is not None  # pyright: ignore[reportArgumentType]
+
+
+def test_arm64_gpu_instances_are_rejected_for_gpu_pools(
+    run: Runner, tmp_path: Path, monitors: list[RecordingMonitor]
+) -> None:
+    """The ECS GPU-optimized AMI is x86_64 only: a g5g cannot boot it."""
+    pools = {**ONE_GPU_POOLS, "gpu": {**ONE_GPU_POOLS["gpu"], "targets": {"aws": {"instance_type": "g5g.xlarge"}}}}
+    message = failing(run, tmp_path, monitors, pools=pools, services={"a": HALF})
+    assert "pools.gpu.targets.aws.instance_type" in message
+    assert "x86_64" in message
+
+
+def test_execution_policy_names_the_secret_not_its_key_stage_or_version() -> None:
+    arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:gpu-platform/prod/x-AbCdEf"
+    refs = [f"{arn}:password::v1", f"{arn}:username::", f"{arn}:host:AWSCURRENT:", f"{arn}::AWSPREVIOUS:"]
+    document = _execution_policy("arn:aws:logs:eu-central-1:123456789012:log-group:g", "key", refs, [])
+    (read,) = [s for s in document["Statement"] if s["Sid"] == "ReadOwnSecrets"]
+    assert read["Resource"] == [arn]

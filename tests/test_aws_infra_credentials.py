@@ -96,6 +96,16 @@ def test_the_secret_holds_what_the_primary_was_given(prod: PreviewResult) -> Non
     assert secret.retain_on_delete
 
 
+def test_the_secret_version_is_unprotected_so_rotation_can_replace_it(prod: PreviewResult) -> None:
+    """A child copies protect from its parent (the secret, protected in prod), but a new password replaces the
+    version (secretString forces replacement): a protected version would make rotation fail."""
+    secret = only(prod, SECRET, "bem-db-credentials")
+    version = only(prod, SECRET_VERSION, "bem-db-credentials-value")
+    assert version.parent == secret.urn
+    assert secret.protect is True
+    assert version.protect is False
+
+
 def test_consumers_read_the_password_pinned_to_the_secret_version(prod: PreviewResult) -> None:
     secret_arn = outputs(only(prod, SECRET, "bem-db-credentials"))["arn"]
     version_id = outputs(only(prod, SECRET_VERSION, "bem-db-credentials-value"))["versionId"]

@@ -126,7 +126,14 @@ def capacity(
             {"key": "AmazonECSManaged", "value": "true", "propagate_at_launch": True},
             {"key": "Name", "value": f"{f.prefix}-{name}", "propagate_at_launch": True},
         ],
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["desiredCapacity"])),
+        # Managed scaling owns the desired capacity; an off-hours schedule also rewrites min/max size, which a
+        # refresh would otherwise record as drift and the next update would undo.
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(
+                ignore_changes=["desiredCapacity", *(["minSize", "maxSize"] if settings.schedule else [])]
+            ),
+        ),
         **group_args,  # type: ignore[arg-type]
     )
     if settings.schedule is not None:

@@ -1,21 +1,19 @@
 """What ECS reserves for a GPU request, shared by the task definitions and the pre-flight check (SDK-free).
 
-ECS (RegisterTaskDefinition ``ResourceRequirement``, botocore's ``ecs`` model) takes
-a GPU request in one of two forms, never both:
+On ECS every GPU request reserves whole GPUs: a container's ``resourceRequirements``
+entry is ``{"type": "GPU", "value": "<n>"}``, and the agent pins ``n`` physical GPUs
+to it (the GPU serves no other container). A fraction below one GPU (0.5) reserves
+ONE whole GPU; a fraction above one (1.5) has no form and is a config error.
 
-- ``value``: a whole number of physical GPUs the agent pins to the container
-  (dedicated; the GPU serves no other container);
-- ``sharingStrategy.nvidiaMps``: a share of *one* GPU through NVIDIA MPS —
-  ``memory`` (MiB, which ECS both places by and enforces through
-  ``CUDA_MPS_PINNED_DEVICE_MEM_LIMIT``) and an optional ``maxComputePercent``
-  (a limit, not a reservation). A GPU serving MPS containers takes no dedicated
-  container and vice versa. ECS places MPS tasks by GPU memory only.
-
-So a fraction below one GPU becomes an MPS share sized from the memory ECS sees
-on the card: the driver-reported total (``nvidia-smi``), which for an A10G is
-23028 MiB, not the 24 GiB of the data sheet. Sizing from the data-sheet figure
-would make two 0.5-GPU shares (2 x 12288 MiB) overflow one A10G, and the second
-task would never be placed. Fractions above one GPU (1.5) have no ECS form.
+Why not NVIDIA MPS shares: ECS's ``ResourceRequirement.sharingStrategy`` is a
+*union* in the ECS API model (botocore marks it ``"union": true``). pulumi-aws
+bridges terraform-provider-aws, which decodes ``container_definitions`` with Go's
+``encoding/json`` into the AWS SDK for Go v2's ``[]types.ContainerDefinition``; the
+SDK generates a union as a Go interface, which ``encoding/json`` cannot decode into
+(and an SDK without the member drops it, leaving ``{type: GPU}`` without a
+``value``, which ECS rejects). Either way ``pulumi up`` would fail for every
+fractional workload. A provider that passes ``sharingStrategy`` through (e.g.
+aws-native's CloudFormation-backed ``TaskDefinition``) would bring MPS back.
 """
 
 from __future__ import annotations
@@ -24,83 +22,70 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-# Total memory the NVIDIA driver reports per card (nvidia-smi), which is what ECS can hand out.
-DRIVER_MEMORY_MIB = {"A10G": 23028, "L4": 23034, "T4": 15360, "L40S": 46068, "A100": 40960, "H100": 81559}
-
-
-def usable_gpu_memory(stated_mib: int | None, model: str | None) -> int | None:
-    """The memory per card ECS can reserve: the driver's figure, never more than the blueprint states."""
-    known = DRIVER_MEMORY_MIB.get((model or "").upper())
-    figures = [m for m in (stated_mib, known) if m]
-    return min(figures) if figures else None
+EPSILON = 1e-9
 
 
 def is_whole(gpu: float) -> bool:
-    return abs(gpu - round(gpu)) < 1e-9
+    return abs(gpu - round(gpu)) < EPSILON
 
 
-def gpu_requirement(gpu: float, card_mib: int | None) -> dict[str, Any] | None:
+def whole_gpus(gpu: float) -> int:
+    """The GPUs ECS reserves for one container asking for ``gpu``: 0, one for a fraction below 1, else ``gpu``."""
+    if gpu <= 0:
+        return 0
+    return 1 if gpu < 1 else round(gpu)
+
+
+def gpu_requirement(gpu: float) -> dict[str, Any] | None:
     """The container's ``resourceRequirements`` entry for ``gpu`` GPUs, or None when it asks for none.
 
     Callers have rejected what ECS cannot express (see :func:`problem`), so this only asserts.
     """
     if gpu <= 0:
         return None
-    if gpu >= 1:
-        assert is_whole(gpu), f"{gpu:g} GPUs has no ECS form"
-        return {"type": "GPU", "value": str(round(gpu))}
-    assert card_mib, "an MPS share needs the card's memory"
-    share = {"memory": max(1, math.floor(card_mib * gpu)), "maxComputePercent": min(100, max(1, math.ceil(gpu * 100)))}
-    return {"type": "GPU", "sharingStrategy": {"nvidiaMps": share}}
+    assert gpu < 1 or is_whole(gpu), f"{gpu:g} GPUs has no ECS form"
+    return {"type": "GPU", "value": str(whole_gpus(gpu))}
 
 
-def problem(gpu: float, card_mib: int | None) -> str | None:
-    """Why ECS cannot take this request, or None."""
+def problem(gpu: float, gpus_per_instance: int) -> str | None:
+    """Why ECS cannot take this request on a pool of ``gpus_per_instance``-GPU instances, or None."""
     if gpu > 1 and not is_whole(gpu):
         return (
-            f"ECS reserves whole GPUs (resourceRequirements value) or an MPS share of one GPU (below 1): "
-            f"{gpu:g} is neither; ask for {math.floor(gpu)} or {math.ceil(gpu)}"
+            f"ECS reserves whole GPUs (resourceRequirements value): {gpu:g} is not one; "
+            f"ask for {math.floor(gpu)} or {math.ceil(gpu)}"
         )
-    if 0 < gpu < 1 and not card_mib:
-        return "an MPS share is sized in GPU memory: set the pool's gpu_memory or a known gpu_model"
+    if whole_gpus(gpu) > gpus_per_instance:
+        return (
+            f"a task runs on one instance, and the pool's instances have {gpus_per_instance} GPU(s): "
+            f"ECS cannot place {whole_gpus(gpu)}"
+        )
     return None
 
 
 @dataclass
 class PoolReservation:
-    """What ECS will reserve on a pool's GPUs: dedicated GPUs, and MPS shares packed onto shared GPUs."""
+    """The whole GPUs ECS will reserve on one pool (an Auto Scaling group of identical instances)."""
 
-    card_mib: int | None
-    dedicated: int = 0
-    shares: list[int] = field(default_factory=list)  # MPS memory per container (replicas expanded)
+    gpus_per_instance: int
+    max_size: int
+    reserved: int = 0
+    fractional: list[str] = field(default_factory=list)  # workloads whose fraction reserves a whole GPU
 
-    def add(self, gpu: float, replicas: int) -> None:
-        requirement = gpu_requirement(gpu, self.card_mib)
-        if requirement is None:
-            return
-        if "value" in requirement:
-            self.dedicated += int(requirement["value"]) * replicas
-        else:
-            self.shares += [requirement["sharingStrategy"]["nvidiaMps"]["memory"]] * replicas
+    @property
+    def capacity(self) -> int:
+        """The GPUs the pool offers at its largest: per instance x the group's max_size."""
+        return self.gpus_per_instance * self.max_size
 
-    def shared_gpus(self) -> list[int]:
-        """MPS memory per shared GPU, first-fit decreasing (ECS needs each share whole on one GPU)."""
-        cards: list[int] = []
-        for memory in sorted(self.shares, reverse=True):
-            slot = next((i for i, used in enumerate(cards) if used + memory <= (self.card_mib or 0)), None)
-            if slot is None:
-                cards.append(memory)
-            else:
-                cards[slot] += memory
-        return cards
+    def add(self, key: str, gpu: float, replicas: int) -> None:
+        self.reserved += whole_gpus(gpu) * replicas
+        if 0 < gpu < 1:
+            self.fractional.append(key)
 
     def summary(self) -> dict[str, Any]:
-        cards = self.shared_gpus()
         return {
-            "dedicated_gpus": self.dedicated,
-            "mps_containers": len(self.shares),
-            "mps_gpus": len(cards),
-            "mps_memory_mib": sum(self.shares),
-            "card_memory_mib": self.card_mib,
-            "gpus_needed": self.dedicated + len(cards),
+            "whole_gpus": self.reserved,
+            "fractional_workloads": len(self.fractional),
+            "gpus_per_instance": self.gpus_per_instance,
+            "max_size": self.max_size,
+            "capacity_gpus": self.capacity,
         }

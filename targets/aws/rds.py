@@ -182,7 +182,9 @@ def _credentials(
         f"{request.name}-credentials-value",
         secret_id=secret.id,
         secret_string=pulumi.Output.secret(value),
-        opts=f.opts(secret),
+        # A child copies protect from its parent, but a new password replaces the version (secret_string forces
+        # replacement): it is regenerated from the secret's inputs, so it stays unprotected (the secret is not).
+        opts=f.opts(secret, protect=False),
     )
     # arn:...:secret:<name>:<json-key>:<version-stage>:<version-id> (ECS "Pass Secrets Manager secrets").
     return pulumi.Output.concat(secret.arn, ":password::", version.version_id)

@@ -7,9 +7,9 @@ knows its target groups: an ECS service's load balancers are part of it.
 - Fargate for CPU pools, the task size being the requests rounded up to a valid
   cpu/memory pair (on Fargate the size is the reservation; limits matter on EC2);
   the pool's EC2 capacity provider for GPU pools (awsvpc networking, so every
-  task keeps its own security group), with ``resourceRequirements`` GPU (whole
-  GPUs) or an NVIDIA MPS share (fractions: A10G, L4 and T4 have no MIG); see
-  ``gpu_sharing.py`` for what ECS reserves.
+  task keeps its own security group), with ``resourceRequirements`` GPU: whole
+  GPUs, a fraction below 1 reserving one (MPS shares cannot pass through
+  pulumi-aws); see ``gpu_sharing.py``.
 - Task bind volumes (``/tmp`` scratch, ``/run/secrets``) are created root-owned
   0755 by ECS on Fargate and EC2 alike, so a short-lived ``init`` container runs
   as root with only ``CHOWN`` left of Docker's default capabilities: it hands
@@ -40,7 +40,7 @@ from components.protocol import SECRETS_DIR, SecretRef, ServiceRequest
 from targets.aws.fargate import task_size
 from targets.aws.firewall import Firewall
 from targets.aws.foundation import Foundation
-from targets.aws.gpu_sharing import gpu_requirement, usable_gpu_memory
+from targets.aws.gpu_sharing import gpu_requirement
 from targets.aws.settings import AwsPoolSettings, AwsSettings, ScaleSchedule, app_autoscaling_cron
 from targets.health import health_test
 
@@ -91,9 +91,10 @@ class Prepared:
     service: aws.ecs.Service | None = None
 
 
-def _gpu_requirement(request: ServiceRequest, gpu_memory_mib: int | None, model: str | None) -> list[dict[str, Any]]:
-    """Whole GPUs as ``value``; a fraction as an MPS share (stacks/target_checks.py rejected what ECS cannot take)."""
-    requirement = gpu_requirement(request.gpu, usable_gpu_memory(gpu_memory_mib, model))
+def _gpu_requirement(request: ServiceRequest) -> list[dict[str, Any]]:
+    """Whole GPUs as ``value``, a fraction below 1 reserving one (stacks/target_checks.py rejected what ECS cannot
+    take)."""
+    requirement = gpu_requirement(request.gpu)
     return [requirement] if requirement else []
 
 
@@ -122,8 +123,6 @@ class Services:
         request: ServiceRequest,
         parent: pulumi.Resource,
         capacity_provider: pulumi.Input[str] | None,
-        gpu_memory_mib: int | None,
-        gpu_model: str | None,
     ) -> Prepared:
         """Everything a service needs before the ECS service itself."""
         f = self.foundation
@@ -182,8 +181,6 @@ class Services:
                     dict(zip(env_names, values[1:head], strict=True)),
                     dict(zip(secret_refs, values[head : head + len(secret_refs)], strict=True)),
                     dict(zip(file_refs, values[head + len(secret_refs) :], strict=True)),
-                    gpu_memory_mib,
-                    gpu_model,
                     efs_mounts,
                     ec2=not uses_fargate,
                 )
@@ -308,8 +305,6 @@ class Services:
         env: dict[str, str],
         secrets: dict[str, str],
         files: dict[str, str],
-        gpu_memory_mib: int | None,
-        gpu_model: str | None,
         efs_mounts: list[tuple[str, str]],
         ec2: bool,
     ) -> list[dict[str, Any]]:
@@ -344,7 +339,7 @@ class Services:
                 {"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False},
                 *[{"sourceVolume": n, "containerPath": p, "readOnly": False} for n, p in efs_mounts],
             ],
-            "resourceRequirements": _gpu_requirement(request, gpu_memory_mib, gpu_model),
+            "resourceRequirements": _gpu_requirement(request),
         }
         if ec2:
             main["cpu"] = max(int(request.cpu * 1024), 1)
@@ -447,7 +442,11 @@ class Services:
             resource_id=resource_id,
             scalable_dimension="ecs:service:DesiredCount",
             service_namespace="ecs",
-            opts=f.opts(parent),
+            # The off-hours scheduled actions rewrite min/max capacity: a refresh must not make Pulumi undo them.
+            opts=pulumi.ResourceOptions.merge(
+                f.opts(parent),
+                pulumi.ResourceOptions(ignore_changes=["minCapacity", "maxCapacity"] if schedule is not None else None),
+            ),
         )
         if schedule is not None:
             self._schedule(name, target, schedule, low, high, parent)
@@ -566,13 +565,24 @@ def _execution_policy(log_group_arn: str, key_arn: str, secret_arns: Any, images
             "Resource": f"{log_group_arn}:*",
         },
     ]
-    arns = sorted({str(a).split(":password::")[0].split(":username::")[0] for a in secret_arns})
+    # An ECS valueFrom may add :<json-key>:<version-stage>:<version-id> to the secret's ARN; IAM names the secret.
+    arns = sorted({_secret_arn(str(a)) for a in secret_arns})
     if arns:
         statements.append(
             {"Sid": "ReadOwnSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arns}
         )
         statements.append({"Sid": "DecryptSecrets", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+# arn:<partition>:secretsmanager:<region>:<account>:secret:<name> (the name carries no colon).
+_SECRET_ARN = re.compile(r"^(arn:[^:]+:secretsmanager:[^:]*:\d{12}:secret:[^:]+)")
+
+
+def _secret_arn(value_from: str) -> str:
+    """The secret's ARN without the JSON key, version stage and version id ECS's ``valueFrom`` may add."""
+    matched = _SECRET_ARN.match(value_from)
+    return matched.group(1) if matched else value_from
 
 
 def _exec_policy(key_arn: str) -> dict[str, Any]:

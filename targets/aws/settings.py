@@ -7,8 +7,10 @@ Target settings come from ``gpu-platform:aws``; pool settings from a blueprint's
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import re
+import zoneinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -58,6 +60,8 @@ INSTANCE_FAMILIES: dict[str, tuple[str, ...]] = {
     "t3a": _SIZES_T,
     "t4g": _SIZES_T,
 }
+# Graviton (arm64) GPU families: the ECS GPU-optimized AMI (targets/aws/gpu.py:GPU_AMI_PARAMETER) is x86_64 only.
+ARM64_GPU_FAMILIES = frozenset({"g5g"})
 INSTANCE_TYPES = frozenset(f"{family}.{size}" for family, sizes in INSTANCE_FAMILIES.items() for size in sizes)
 
 
@@ -71,6 +75,11 @@ def _known_instance_type(value: str) -> str:
         nearest = [f"{family}.{size}" for size in INSTANCE_FAMILIES[family][:3]]
     hint = f"did you mean {', '.join(nearest)}?" if nearest else "see targets/aws/settings.py:INSTANCE_FAMILIES"
     raise ValueError(f"not a known EC2 instance type: {hint}")
+
+
+@functools.cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 _DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -105,9 +114,13 @@ class ScaleSchedule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    scale_down: Annotated[str, Field(pattern=CRON)] = "0 20 * * 1-5"
-    scale_up: Annotated[str, Field(pattern=CRON)] = "0 7 * * 1-5"
-    timezone: str = "UTC"
+    scale_down: Annotated[str, Field(pattern=CRON)] = Field(
+        default="0 20 * * 1-5", description="5-field cron at which the pool scales to zero. Default: 0 20 * * 1-5."
+    )
+    scale_up: Annotated[str, Field(pattern=CRON)] = Field(
+        default="0 7 * * 1-5", description="5-field cron at which the pool scales back up. Default: 0 7 * * 1-5."
+    )
+    timezone: str = Field(default="UTC", description="Time zone of the crons. Default: UTC.")
 
     @field_validator("scale_down", "scale_up")
     @classmethod
@@ -118,6 +131,28 @@ class ScaleSchedule(BaseModel):
             raise ValueError("give a day of the month or a day of the week (the other '*'), not both")
         if any(int(d) > 7 for d in re.findall(r"\d+", fields[4])):
             raise ValueError("days of the week are 0-7 (0 and 7 are Sunday) or SUN-SAT")
+        if "/" in fields[4]:
+            raise ValueError(
+                f"a step in the day of the week ({fields[4]!r}) has no Application Auto Scaling translation: "
+                "list the days instead (e.g. 1,3,5)"
+            )
+        for low, high in re.findall(r"(\d+)-(\d+)", fields[4]):
+            if int(high) == 7 or int(low) > int(high):
+                raise ValueError(
+                    f"the day-of-week range {low}-{high} wraps past Sunday, which Application Auto Scaling numbers "
+                    "first: list the days instead (e.g. 5,6,0 for Friday to Sunday)"
+                )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        """An IANA time zone name (both Auto Scaling APIs take one); a typo would fail only at deploy."""
+        zones = _timezones()
+        if zones and value not in zones:  # no tz database on this machine: nothing to check against
+            nearest = difflib.get_close_matches(value, sorted(zones), n=3)
+            hint = f": did you mean {', '.join(nearest)}?" if nearest else " (e.g. UTC, Europe/Berlin)"
+            raise ValueError(f"not a known IANA time zone{hint}")
         return value
 
 
@@ -126,14 +161,63 @@ class AwsPoolSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    capacity: Literal["fargate", "ec2"] | None = None  # default: ec2 when the pool has GPUs, else fargate
-    instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE)] = "g5.xlarge"
-    spot: bool = False
-    spot_instance_types: list[Annotated[str, Field(pattern=INSTANCE_TYPE)]] = Field(default_factory=list)
-    min_size: Annotated[int, Field(ge=0, le=100)] = 0
-    max_size: Annotated[int, Field(ge=1, le=100)] = 2
-    root_volume_gib: Annotated[int, Field(ge=30, le=2000)] = 100
-    schedule: ScaleSchedule | None = None
+    capacity: Literal["fargate", "ec2"] | None = Field(
+        default=None,
+        description=(
+            "fargate or ec2 (an Auto Scaling group behind an ECS capacity provider). Default: none, ec2 when "
+            "the pool has GPUs, else fargate. The stack's gpu-platform:pools.<name> overrides the blueprint's"
+            " value."
+        ),
+    )
+    instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE)] = Field(
+        default="g5.xlarge",
+        description=(
+            "EC2 instance type of an ec2 pool (a known family and size). Default: g5.xlarge. The stack's "
+            "gpu-platform:pools.<name> overrides the blueprint's value."
+        ),
+    )
+    spot: bool = Field(
+        default=False,
+        description=(
+            "Runs the ec2 pool on Spot instances (a mixed-instances policy). Default: false. The stack's "
+            "gpu-platform:pools.<name> overrides the blueprint's value."
+        ),
+    )
+    spot_instance_types: list[Annotated[str, Field(pattern=INSTANCE_TYPE)]] = Field(
+        default_factory=list,
+        description=(
+            "Instance types the Spot policy may use. Default: none, instance_type only. The stack's "
+            "gpu-platform:pools.<name> overrides the blueprint's value."
+        ),
+    )
+    min_size: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=0,
+        description=(
+            "Fewest instances of the Auto Scaling group (0-100, at most max_size). Default: 0. The stack's "
+            "gpu-platform:pools.<name> overrides the blueprint's value."
+        ),
+    )
+    max_size: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=2,
+        description=(
+            "Most instances of the Auto Scaling group (1-100). Default: 2. The stack's "
+            "gpu-platform:pools.<name> overrides the blueprint's value."
+        ),
+    )
+    root_volume_gib: Annotated[int, Field(ge=30, le=2000)] = Field(
+        default=100,
+        description=(
+            "Encrypted gp3 root volume in GiB (30-2000). Default: 100. The stack's gpu-platform:pools.<name> "
+            "overrides the blueprint's value."
+        ),
+    )
+    schedule: ScaleSchedule | None = Field(
+        default=None,
+        description=(
+            "Off-hours scale-to-zero. Default: none (always on). The stack's gpu-platform:pools.<name> "
+            "overrides the blueprint's value."
+        ),
+    )
 
     @field_validator("instance_type")
     @classmethod
@@ -159,17 +243,46 @@ class AwsSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] = "us-east-1"
-    vpc_cidr: str = "10.40.0.0/16"
-    availability_zones: Annotated[int, Field(ge=2, le=6)] = 2
-    certificate_arn: Annotated[str, Field(pattern=ARN)] | None = None
-    alarm_topic_arn: Annotated[str, Field(pattern=ARN)] | None = None
-    db_instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = "db.t4g.medium"
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] = Field(
+        default="us-east-1", description="The AWS region. Default: us-east-1."
+    )
+    vpc_cidr: str = Field(
+        default="10.40.0.0/16",
+        description=(
+            "The VPC's network: a private (RFC 1918) /16 to /23 network address; each subnet is 1/16 of it "
+            "and an ALB needs /27. Default: 10.40.0.0/16."
+        ),
+    )
+    availability_zones: Annotated[int, Field(ge=2, le=6)] = Field(
+        default=2, description="Availability zones the VPC spans (2-6). Default: 2."
+    )
+    certificate_arn: Annotated[str, Field(pattern=ARN)] | None = Field(
+        default=None,
+        description=(
+            "ACM certificate ARN for domain (and *.domain for public gRPC tools); required by profiles with "
+            "TLS (staging, prod). Default: none."
+        ),
+    )
+    alarm_topic_arn: Annotated[str, Field(pattern=ARN)] | None = Field(
+        default=None, description="SNS topic ARN the alarms notify; required by the prod profile. Default: none."
+    )
+    db_instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] = Field(
+        default="db.t4g.medium", description="RDS instance class of every database. Default: db.t4g.medium."
+    )
     # The databases' master passwords are generated by the program; raising this number generates new
     # ones on the next ``pulumi up`` (rotation), which rolls every consumer's tasks onto them.
-    db_password_version: Annotated[int, Field(ge=1)] = 1
+    db_password_version: Annotated[int, Field(ge=1)] = Field(
+        default=1,
+        description="Raise it to rotate the databases' generated master passwords on the next pulumi up. Default: 1.",
+    )
     # A container image that cannot run with a read-only root filesystem is named here, explicitly.
-    writable_root: list[str] = Field(default_factory=list)
+    writable_root: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Services allowed a writable root filesystem, by name (beside read_only_root: false in the "
+            "blueprint). Default: none."
+        ),
+    )
 
     @field_validator("vpc_cidr")
     @classmethod

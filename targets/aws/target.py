@@ -39,8 +39,6 @@ from targets.common import random_secret
 class _PoolHandle:
     settings: AwsPoolSettings
     capacity_provider: aws.ecs.CapacityProvider | None
-    gpu_memory_mib: int | None
-    gpu_model: str | None
 
 
 @dataclass
@@ -97,7 +95,7 @@ class AwsTarget:
         if (settings.capacity or ("ec2" if request.gpus else "fargate")) == "ec2":
             provider = gpu.capacity(request, settings, self.foundation, self.firewall, parent)
             self.capacity_providers.append(provider)
-        handle = _PoolHandle(settings, provider, request.gpu_memory_mib, request.gpu_model)
+        handle = _PoolHandle(settings, provider)
         return Pool(request.name, request.gpus, request.architecture, handle)
 
     # -- services ----------------------------------------------------------
@@ -107,7 +105,7 @@ class AwsTarget:
         # stacks/target_checks.py rejected GPU work on Fargate pools before any resource.
         assert request.gpu <= 0 or handle.capacity_provider is not None, f"{request.name}: GPU work on Fargate"
         provider_name = handle.capacity_provider.name if handle.capacity_provider else None
-        prepared = self.services.prepare(request, parent, provider_name, handle.gpu_memory_mib, handle.gpu_model)
+        prepared = self.services.prepare(request, parent, provider_name)
         # Port ranges a peer names (TURN's relay range): one rule per range, to this workload only.
         for peer in request.peers:
             for low, high in peer.ranges:
