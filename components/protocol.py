@@ -333,3 +333,6 @@ class TargetContext:
     cors_origins: tuple[str, ...] = ()
     tls_certificate: str | None = None
     tls_private_key: pulumi.Input[str] | None = None
+    # Workload name -> the GPU device ids of each of its containers, in replica order: decided by
+    # the stack layer for targets that pin cards themselves (Docker, see targets/docker/gpus.py).
+    gpu_devices: Mapping[str, Sequence[tuple[str, ...]]] = field(default_factory=dict)

@@ -32,6 +32,7 @@ from components.protocol import (
     TargetContext,
     VolumeRequest,
 )
+from stacks import target_checks
 from stacks.loader import StackSpec
 from stacks.spec import GrpcToolSpec, HealthCheck, PortSpec, Resources, ServiceSpec, Volume
 from targets import load_target
@@ -91,8 +92,17 @@ def make_target(spec: StackSpec) -> Target:
         cors_origins=tuple(settings.cors_origins or ()),
         tls_certificate=settings.tls.certificate if settings.tls else None,
         tls_private_key=pulumi.Output.secret(settings.tls.private_key) if settings.tls else None,
+        gpu_devices=_gpu_devices(spec),
     )
     return load_target(spec.target)(context)  # type: ignore[call-arg]
+
+
+def _gpu_devices(spec: StackSpec) -> dict[str, list[tuple[str, ...]]]:
+    """The cards each container gets, for Docker (the check already refused a plan that does not fit)."""
+    if spec.target != "docker":
+        return {}
+    plan, _ = target_checks.docker_gpu_plan(spec.blueprint, spec.placement, spec.pool_settings)
+    return plan
 
 
 class Builder:

@@ -158,6 +158,25 @@ class TestManagedPostgres:
         assert env["BACKUP_KEEP_DAYS"] == "30"
         assert env["POSTGRES_PASSWORD_FILE"].startswith("/run/secrets/")
 
+    @pytest.mark.parametrize("stack", ["prod", "staging"])
+    def test_backup_volume_is_chowned_by_a_one_shot_before_the_job(
+        self, run: Runner, tmp_path: Path, stack: str
+    ) -> None:
+        # The image's /backups is root:root 0755 and a new volume copies that: the job (70:70) needs it chowned.
+        result = run_blueprint(run, tmp_path, stack=stack, databases={"db": {}})
+        owner = result.named("db-backup-owner")
+        inputs = owner.inputs
+        assert inputs["user"] == "0:0"
+        assert inputs["entrypoints"] == ["chown", "70:70", "/backups"]
+        assert inputs["capabilities"] == {"drops": ["ALL"], "adds": ["CHOWN"]}
+        assert inputs["securityOpts"] == ["no-new-privileges:true"]
+        assert (inputs["attach"], inputs["mustRun"], inputs["restart"]) == (True, False, "no")
+        assert (inputs["networkMode"], inputs["readOnly"], inputs["privileged"]) == ("none", True, False)
+        assert inputs["image"] == containers(result)["dev-db-backup"].inputs["image"]
+        assert [v["containerPath"] for v in inputs["volumes"]] == ["/backups"]
+        assert inputs["volumes"][0]["volumeName"] == result.named("db-backups").inputs["name"]
+        assert owner.urn in containers(result)["dev-db-backup"].dependencies
+
     def test_staging_backs_up_daily_for_a_week(self, run: Runner, tmp_path: Path) -> None:
         result = run_blueprint(run, tmp_path, stack="staging", databases={"db": {}})
         env = env_of(containers(result)["dev-db-backup"])

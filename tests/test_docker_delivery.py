@@ -74,6 +74,8 @@ class TestNoUploadIntoAReadOnlyRoot:
         store = volumes["dev-bem-db-secrets"]
         assert not store.protect, "regenerated from the program"
         assert not store.retain_on_delete
+        # A fixed name: create-before-delete would fail on the name, or remove the live volume.
+        assert store.delete_before_replace
         carrier = carriers(dev_result.resources)["dev-bem-db"]
         assert {"volumeName": "dev-bem-db-secrets", "containerPath": SECRETS_DIR} in carrier.inputs["volumes"]
 

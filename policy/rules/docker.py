@@ -46,6 +46,37 @@ def _never_started(subject: Subject) -> bool:
     return subject.props.get("start") is False and subject.props.get("mustRun") is False
 
 
+def _one_shot(subject: Subject) -> bool:
+    """A container run once to completion while the provider waits (``attach``), never restarted.
+
+    Health and restart rules do not apply to it: it exits by design. The Docker target's
+    volume-ownership init (before the Postgres backup job) is one.
+    """
+    props = subject.props
+    return props.get("attach") is True and props.get("mustRun") is False and props.get("restart") == "no"
+
+
+def _root_ownership_init(subject: Subject) -> bool:
+    """The one root container the Docker target runs: a one-shot ``chown`` of a fresh volume.
+
+    Exempt from the non-root rule only in exactly this shape: one-shot, no network, read-only
+    root, no-new-privileges, ALL capabilities dropped and only CHOWN added back, and its
+    entrypoint ``chown`` itself (no shell, no image entrypoint), so root can do nothing else.
+    """
+    props = subject.props
+    entrypoint = [str(e) for e in as_list(props.get("entrypoints"))]
+    return (
+        _one_shot(subject)
+        and props.get("networkMode") == "none"
+        and props.get("readOnly") is True
+        and "no-new-privileges:true" in [str(o).replace("=", ":") for o in as_list(props.get("securityOpts"))]
+        and [str(c).upper() for c in as_list(get(props, "capabilities.drops"))] == ["ALL"]
+        and [str(c).upper() for c in as_list(get(props, "capabilities.adds"))] == ["CHOWN"]
+        and bool(entrypoint)
+        and entrypoint[0] in ("chown", "/bin/chown")
+    )
+
+
 @resource_rule(
     "gpu-platform-docker-no-privileged",
     "Containers must not run privileged, which gives them every capability and all host devices.",
@@ -128,7 +159,7 @@ def cpu_limit(subject: Subject) -> Iterator[str]:
     security=False,
 )
 def healthcheck(subject: Subject) -> Iterator[str]:
-    if _never_started(subject):
+    if _never_started(subject) or _one_shot(subject):
         return
     tests = [str(t) for t in as_list(get(subject.props, "healthcheck.tests"))]
     if not tests or tests == ["NONE"]:
@@ -144,7 +175,7 @@ def healthcheck(subject: Subject) -> Iterator[str]:
     security=False,
 )
 def restart_policy(subject: Subject) -> Iterator[str]:
-    if _never_started(subject):
+    if _never_started(subject) or _one_shot(subject):
         return
     if subject.props.get("restart") in (None, "", "no"):
         yield f"container {subject.name} has no restart policy (use unless-stopped or on-failure)"
@@ -201,7 +232,7 @@ def drop_capabilities(subject: Subject) -> Iterator[str]:
 )
 def non_root(subject: Subject) -> Iterator[str]:
     user = str(subject.props.get("user") or "")
-    if user.split(":")[0] in ("", "0", "root"):
+    if user.split(":")[0] in ("", "0", "root") and not _root_ownership_init(subject):
         yield f"container {subject.name} runs as root (user {user or 'unset'})"
 
 

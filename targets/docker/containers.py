@@ -58,6 +58,9 @@ class ContainerSpec:
     labels: Mapping[str, str]
     ports: Sequence[PortRequest] = ()
     bind_address: str = "127.0.0.1"
+    # Where ports a public workload keeps to its peers (PortRequest.public=False: TURN's relay
+    # range) are published: loopback on one engine, the host's private address across engines.
+    private_bind_address: str = "127.0.0.1"
     entrypoint: Sequence[str] | None = None
     command: Sequence[str] | None = None
     env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -122,7 +125,12 @@ def container(
         {"volume_name": volume.name, "container_path": request.path} for volume, request in spec.volumes
     ]
     ports: list[docker.ContainerPortArgsDict] = [
-        {"internal": p.container_port, "external": p.host_port, "ip": spec.bind_address, "protocol": p.protocol}
+        {
+            "internal": p.container_port,
+            "external": p.host_port,
+            "ip": spec.bind_address if p.public else spec.private_bind_address,
+            "protocol": p.protocol,
+        }
         for p in spec.ports
         if p.host_port is not None
     ]
@@ -202,7 +210,8 @@ def _deliver(
             f"{spec.resource_name}-{kind}",
             name=f"{spec.container_name}-{kind}",
             labels=carrier_labels,
-            opts=pulumi.ResourceOptions(parent=parent, provider=spec.engine.provider),
+            # A fixed name: a replacement must delete the old volume first (its content is regenerated).
+            opts=pulumi.ResourceOptions(parent=parent, provider=spec.engine.provider, delete_before_replace=True),
         )
         mounts.append({"volume_name": store.name, "container_path": directory, "read_only": True})
         carrier_mounts.append({"volume_name": store.name, "container_path": directory})

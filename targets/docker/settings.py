@@ -24,11 +24,37 @@ class DockerPoolSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    host: str = LOCAL_HOST
+    host: str = Field(
+        default=LOCAL_HOST,
+        description=(
+            "The pool's Docker engine: unix:///path, ssh://user@host[:port] or tcp://host:port. Default: "
+            "unix:///var/run/docker.sock (the local engine). The stack's gpu-platform:pools.<name> overrides "
+            "the blueprint's value."
+        ),
+    )
     # The address other engines reach this host's published ports on (cross-host wiring).
-    address: str | None = None
-    ssh_opts: list[str] = Field(default_factory=list)
-    gpu_driver: str = "nvidia"
+    address: str | None = Field(
+        default=None,
+        description=(
+            "The address other engines reach this host's published ports on (cross-host wiring). Default: "
+            "none, the host name of an ssh:// or tcp:// host, else 127.0.0.1. The stack's "
+            "gpu-platform:pools.<name> overrides the blueprint's value."
+        ),
+    )
+    ssh_opts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Extra ssh options for an ssh:// host. Default: none. The stack's gpu-platform:pools.<name> "
+            "overrides the blueprint's value."
+        ),
+    )
+    gpu_driver: str = Field(
+        default="nvidia",
+        description=(
+            "The device-request driver for GPU containers. Default: nvidia. The stack's "
+            "gpu-platform:pools.<name> overrides the blueprint's value."
+        ),
+    )
 
     @field_validator("host")
     @classmethod
@@ -52,8 +78,12 @@ class EngineCapacity(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    cpu: Annotated[float, Field(gt=0, le=4096)]
-    memory: Annotated[int, BeforeValidator(parse_memory_mib), Field(gt=0)]
+    cpu: Annotated[float, Field(gt=0, le=4096)] = Field(
+        description="Cores of the engine's machine (above 0, at most 4096). Required."
+    )
+    memory: Annotated[int, BeforeValidator(parse_memory_mib), Field(gt=0)] = Field(
+        description="Memory of the engine's machine: a number of MiB or a size such as 64Gi. Required."
+    )
 
 
 class DockerSettings(BaseModel):
@@ -66,19 +96,47 @@ class DockerSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    gpus: Literal["devices", "none"] = "devices"
+    gpus: Literal["devices", "none"] = Field(
+        default="devices",
+        description=(
+            "devices asks the engine for GPU devices; none runs GPU workloads without device requests "
+            "(laptops, CI; the preview warns for each). Default: devices."
+        ),
+    )
     # The engine's CPU count where it is smaller than the limits the blueprint asks for (a
     # laptop, a 2-core CI runner): Docker refuses a container whose CPU limit exceeds the
     # host's CPUs, so limits above this are lowered to it (the preview warns for each).
-    max_cpus: Annotated[float, Field(gt=0, le=1024)] | None = None
+    max_cpus: Annotated[float, Field(gt=0, le=1024)] | None = Field(
+        default=None,
+        description=(
+            "The engine's CPU count where it is below the blueprint's limits: CPU limits above it are lowered"
+            " to it (the preview warns for each). Default: none (limits unchanged)."
+        ),
+    )
     # Capacity of the engines that several pools share, by host URL (unix:///var/run/docker.sock,
     # ssh://...): the blueprint's pools are checked one by one; this checks their sum per machine.
-    engines: dict[str, EngineCapacity] = Field(default_factory=dict)
-    edge_pool: str | None = None
-    http_port: Annotated[int, Field(ge=1, le=65535)] = 8080
-    https_port: Annotated[int, Field(ge=1, le=65535)] = 8443
-    log_max_size: str = "10m"
-    log_max_files: Annotated[int, Field(ge=1, le=20)] = 3
+    engines: dict[str, EngineCapacity] = Field(
+        default_factory=dict,
+        description=(
+            "Capacity of engines that several pools share, by host URL: their pools' sum is checked against "
+            "it. Default: none (the preview warns while a shared engine is undeclared)."
+        ),
+    )
+    edge_pool: str | None = Field(
+        default=None, description="The pool whose host runs the nginx edge. Default: none, the blueprint's first pool."
+    )
+    http_port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=8080, description="Host port of the edge's HTTP listener. Default: 8080."
+    )
+    https_port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=8443, description="Host port of the edge's HTTPS listener (profiles with TLS). Default: 8443."
+    )
+    log_max_size: str = Field(
+        default="10m", description="Size at which a container's json-file log rotates. Default: 10m."
+    )
+    log_max_files: Annotated[int, Field(ge=1, le=20)] = Field(
+        default=3, description="Rotated log files kept per container (1-20). Default: 3."
+    )
 
 
 def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:

@@ -60,26 +60,17 @@ class DockerTarget:
     _upstream_resources: list[pulumi.Resource] = field(default_factory=list)
     # Which pool's settings each workload landed on (for wiring across engines).
     _placed: dict[str, DockerPoolSettings] = field(default_factory=dict)
-    # Per engine host: its GPU count (the largest of its pools') and the next card to dedicate.
-    _engine_gpus: dict[str, int] = field(default_factory=dict)
-    _next_gpu: dict[str, int] = field(default_factory=dict)
 
-    def _devices(self, host: str, gpu: float) -> tuple[str, ...]:
-        """The device ids one container gets: whole GPUs are dedicated, a fraction shares a card.
+    def _devices(self, workload: str, replica: int) -> tuple[str, ...]:
+        """The device ids one container gets, from the stack's plan (``targets/docker/gpus.py``).
 
-        Whole-GPU containers take distinct cards from 0 upwards, in creation order; fractional
-        ones share the engine's last card (A10G/L4/T4 have no MIG: the workload limits itself
-        with GPU_MEMORY_FRACTION). Placement keeps a pool's sum within its cards, so the two
-        meet only when a pool's requests fill it exactly. Past the engine's count ids wrap.
+        Whole GPUs get dedicated cards; fractional shares are packed first-fit-decreasing onto
+        the pool's other cards. The plan was checked before any resource: it never wraps.
         """
-        if gpu <= 0 or self.settings.gpus == "none":
+        if self.settings.gpus == "none":
             return ()
-        cards = max(self._engine_gpus.get(host, 1), 1)
-        if gpu < 1:
-            return (str(cards - 1),)
-        first = self._next_gpu.get(host, 0)
-        self._next_gpu[host] = first + int(gpu)
-        return tuple(str((first + i) % cards) for i in range(int(gpu)))
+        planned = self.context.gpu_devices.get(workload, ())
+        return planned[replica] if replica < len(planned) else ()
 
     @property
     def spans_engines(self) -> bool:
@@ -138,7 +129,6 @@ class DockerTarget:
                 opts=pulumi.ResourceOptions(parent=parent, provider=provider),
             )
             self._networks[settings.host] = network
-        self._engine_gpus[settings.host] = max(self._engine_gpus.get(settings.host, 0), request.gpus)
         engine = Engine(
             provider=provider,
             network=network,
@@ -196,6 +186,7 @@ class DockerTarget:
                     # Several replicas cannot publish one host port: only the first does.
                     ports=self._published(request.ports) if index == 1 else (),
                     bind_address=self._bind(handle.settings, request.public),
+                    private_bind_address=self._bind(handle.settings, public=False),
                     hosts=hosts,
                     entrypoint=request.command,
                     command=request.args,
@@ -205,7 +196,7 @@ class DockerTarget:
                     memory_mib=request.memory_mib,
                     limit_cpu=request.limit_cpu,
                     limit_memory_mib=request.limit_memory_mib,
-                    gpu_devices=self._devices(handle.settings.host, request.gpu),
+                    gpu_devices=self._devices(request.name, index - 1) if request.gpu > 0 else (),
                     gpu_driver=handle.settings.gpu_driver,
                     health=request.health,
                     user=request.user,
@@ -328,6 +319,8 @@ class DockerTarget:
             parent,
         )
         schedule = {"daily": "@daily", "6h": "0 */6 * * *"}[request.backup_schedule]
+        image = pull(f"{request.name}-backup-image", images.postgres_backup(request.version), engine, parent)
+        owner = self._backup_owner(request, engine, store, image, parent)
         _, job = container(
             ContainerSpec(
                 resource_name=f"{request.name}-backup",
@@ -355,13 +348,52 @@ class DockerTarget:
                 health=HealthRequest(kind="http", port=8080, path="/"),
                 user=images.POSTGRES_BACKUP_USER,
                 volumes=[(store, VolumeRequest("backups", "/backups", request.storage_mib))],
-                depends_on=[db],
+                depends_on=[db, owner],
                 log_max_size=self.settings.log_max_size,
                 log_max_files=self.settings.log_max_files,
             ),
             parent,
+            image=image,
         )
-        return [store, job]
+        return [store, owner, job]
+
+    def _backup_owner(
+        self,
+        request: PostgresRequest,
+        engine: Engine,
+        store: docker.Volume,
+        image: docker.RemoteImage,
+        parent: pulumi.Resource,
+    ) -> docker.Container:
+        """A one-shot root ``chown`` giving the fresh backup volume to the job's user.
+
+        The image only declares ``VOLUME /backups`` (root:root 0755), Docker copies that
+        ownership into a new named volume, and the job (70:70) could not write it. This runs
+        once as root with only CHOWN, no network and a read-only root; the provider attaches
+        and waits for it to exit (``attach``), so the job starts on a volume it owns.
+        """
+        return docker.Container(
+            f"{request.name}-backup-owner",
+            name=f"{self.context.stack}-{request.name}-backup-owner",
+            image=image.image_id,
+            entrypoints=["chown", images.POSTGRES_BACKUP_USER, "/backups"],
+            user="0:0",
+            attach=True,
+            must_run=False,
+            restart="no",
+            read_only=True,
+            network_mode="none",
+            security_opts=["no-new-privileges:true"],
+            capabilities={"drops": ["ALL"], "adds": ["CHOWN"]},
+            privileged=False,
+            memory=32,
+            cpus="0.1",
+            volumes=[{"volume_name": store.name, "container_path": "/backups"}],
+            log_driver="json-file",
+            log_opts={"max-size": "1m", "max-file": "1"},
+            labels=[{"label": k, "value": v} for k, v in sorted(self._labels(f"{request.name}-backup-owner").items())],
+            opts=pulumi.ResourceOptions(parent=parent, provider=engine.provider, delete_before_replace=True),
+        )
 
     # -- secrets and the edge ----------------------------------------------
     def workload_ranges(self, pool: Pool) -> pulumi.Output[Sequence[str]]:

@@ -220,6 +220,11 @@ def apply(engine: Engine, stack: DesiredStack) -> Applied:
                 )
             if inputs.get("start", True):
                 engine.request("POST", f"/containers/{created['Id']}/start")
+            if inputs.get("attach") and inputs.get("start", True):
+                # Like the provider with attach: wait for the one-shot to exit before its dependents.
+                ended = engine.request("POST", f"/containers/{created['Id']}/wait")
+                if isinstance(ended, dict) and ended.get("StatusCode"):
+                    applied.errors[name] = f"exited with status {ended['StatusCode']}"
         except EngineError as error:
             applied.errors[name] = str(error)
     return applied

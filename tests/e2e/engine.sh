@@ -32,6 +32,14 @@ start() {
   done
   echo "engine: dockerd did not answer; last log lines:" >&2
   tail -20 "$LOG" >&2
+  # Do not leave the dockerd started here running half-up: stop it (only if it is still ours).
+  pid=$(cat "$PID_FILE")
+  if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = dockerd ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 15); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$PID_FILE"
   exit 1
 }
 
