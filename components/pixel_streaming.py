@@ -98,6 +98,9 @@ def turn_config(options: TurnOptions, secret: str, peer_ranges: Sequence[str] = 
         "use-auth-secret",
         f"static-auth-secret={secret}",
         "no-cli",
+        # WebRTC allocates UDP relays only; RFC 6062 TCP relaying would let any browser with
+        # credentials open TCP connections into the allowed workload ranges (databases, APIs).
+        "no-tcp-relay",
         "no-multicast-peers",
         "no-tlsv1",
         "no-tlsv1_1",

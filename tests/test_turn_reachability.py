@@ -151,3 +151,19 @@ def test_kubernetes_streaming_without_pod_cidrs_stops_before_any_resource(monito
     assert "gpu-platform:kubernetes.pod_cidrs is not set" in str(caught.value)
     assert "pixel" in str(caught.value).lower()
     assert [m.recorded for m in monitors] == [[]]
+
+
+def test_kubernetes_balancer_class_and_annotations_reach_only_the_public_service() -> None:
+    """EKS: the in-tree provider cannot serve UDP/mixed protocols; the AWS LB Controller needs its class."""
+    annotations = {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing"}
+    settings = {"pod_cidrs": ["10.0.0.0/16"], "load_balancer_class": "service.k8s.aws/nlb"}
+    config = stack_config("staging", kubernetes={**settings, "load_balancer_annotations": annotations})
+    result = run_program("staging", config)
+    services = result.of_type("kubernetes:core/v1:Service")
+    public = [s for s in services if s.inputs["spec"].get("type") == "LoadBalancer"]
+    assert [s.name for s in public] == ["unreal-turn-svc"]
+    assert public[0].inputs["spec"]["loadBalancerClass"] == "service.k8s.aws/nlb"
+    assert public[0].inputs["metadata"]["annotations"] == annotations
+    for private in (s for s in services if s not in public):
+        assert "loadBalancerClass" not in private.inputs["spec"], private.name
+        assert "annotations" not in private.inputs["metadata"], private.name

@@ -47,10 +47,15 @@ class Toleration(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    key: str
-    operator: Literal["Exists", "Equal"] = "Exists"
-    value: str | None = None
-    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = "NoSchedule"
+    key: str = Field(description="The taint's key. Required.")
+    operator: Literal["Exists", "Equal"] = Field(
+        default="Exists", description="Exists or Equal (then value). Default: Exists."
+    )
+    value: str | None = Field(default=None, description="The taint's value, for Equal. Default: none.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default="NoSchedule",
+        description="NoSchedule, PreferNoSchedule, NoExecute or null (every effect). Default: NoSchedule.",
+    )
 
 
 class KubernetesPoolSettings(BaseModel):
@@ -58,10 +63,28 @@ class KubernetesPoolSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    node_selector: dict[Label, str] = Field(default_factory=dict)
-    tolerations: list[Toleration] = Field(default_factory=list)
+    node_selector: dict[Label, str] = Field(
+        default_factory=dict,
+        description=(
+            "Node labels the pool's pods are scheduled on. Default: none. The stack's "
+            "gpu-platform:pools.<name> overrides the blueprint's value."
+        ),
+    )
+    tolerations: list[Toleration] = Field(
+        default_factory=list,
+        description=(
+            "Taints the pool's nodes carry (GPU pools also tolerate nvidia.com/gpu:NoSchedule). Default: "
+            "none. The stack's gpu-platform:pools.<name> overrides the blueprint's value."
+        ),
+    )
     # NVIDIA device plugin time-slicing: each card is advertised as this many shared units.
-    time_slicing_replicas: Annotated[int, Field(ge=1, le=48)] = 4
+    time_slicing_replicas: Annotated[int, Field(ge=1, le=48)] = Field(
+        default=4,
+        description=(
+            "NVIDIA device plugin time-slicing: each card is advertised as this many shared units (1-48). "
+            "Default: 4. The stack's gpu-platform:pools.<name> overrides the blueprint's value."
+        ),
+    )
 
 
 class KubernetesSettings(BaseModel):
@@ -69,24 +92,99 @@ class KubernetesSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    context: str | None = None
-    kubeconfig: str | None = None
-    namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] | None = None
-    gateway_class: str = "eg"
+    context: str | None = Field(
+        default=None, description="The kubeconfig context. Default: none (the kubeconfig's current context)."
+    )
+    kubeconfig: str | None = Field(
+        default=None,
+        description="Path to the kubeconfig. Default: none (the provider's default: KUBECONFIG or ~/.kube/config).",
+    )
+    namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] | None = Field(
+        default=None, description="The namespace the stack creates. Default: none, gpu-platform-<stack>."
+    )
+    gateway_class: str = Field(
+        default="eg",
+        description="The GatewayClass of the cluster's Gateway API implementation. Default: eg (Envoy Gateway).",
+    )
     # Where the Gateway implementation's data-plane pods run (allowed in by NetworkPolicy).
-    gateway_namespace: str = "envoy-gateway-system"
+    gateway_namespace: str = Field(
+        default="envoy-gateway-system",
+        description=(
+            "Where the Gateway implementation's data-plane pods run (allowed in by NetworkPolicy). Default: "
+            "envoy-gateway-system."
+        ),
+    )
     # GEP-1619 sessionPersistence is experimental: emit it only where the implementation supports it.
-    session_persistence: bool = False
-    cluster_issuer: str | None = None
-    cnpg: bool = False
-    cnpg_namespace: str = "cnpg-system"
-    storage_class: str | None = None
-    device_plugin_namespace: str = "gpu-operator"
+    session_persistence: bool = Field(
+        default=False,
+        description=(
+            "Emits GEP-1619 sessionPersistence (experimental) for sticky gateways, where the implementation "
+            "supports it. Default: false."
+        ),
+    )
+    cluster_issuer: str | None = Field(
+        default=None,
+        description=(
+            "The cert-manager ClusterIssuer for CA-issued TLS; required by the prod profile. Default: none "
+            "(staging creates a self-signed Issuer)."
+        ),
+    )
+    cnpg: bool = Field(
+        default=False,
+        description=(
+            "Postgres as a CloudNativePG Cluster (read replicas, HA). Default: false (a StatefulSet on a PVC)."
+        ),
+    )
+    cnpg_namespace: str = Field(
+        default="cnpg-system",
+        description="Where the CloudNativePG operator runs (allowed in by NetworkPolicy). Default: cnpg-system.",
+    )
+    storage_class: str | None = Field(
+        default=None,
+        description=(
+            "StorageClass for PVCs (it must offer ReadWriteMany for shared volumes). Default: none (the "
+            "cluster's default)."
+        ),
+    )
+    device_plugin_namespace: str = Field(
+        default="gpu-operator",
+        description=(
+            "Where the NVIDIA device plugin runs; the time-slicing ConfigMap is written there. Default: gpu-operator."
+        ),
+    )
     # The cluster's pod address ranges (e.g. 10.244.0.0/16; on EKS the VPC's CIDR): the TURN
     # relay refuses private peers except these, where the Pixel Streaming streamer runs.
-    pod_cidrs: list[Cidr] = Field(default_factory=list)
+    pod_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description=(
+            "The cluster's pod address ranges (e.g. 10.244.0.0/16; on EKS the VPC's CIDR): the TURN relay "
+            "allows these private peers; required with pixel_streaming. Default: none."
+        ),
+    )
+    # Public workloads (the TURN relay) are LoadBalancer Services; which controller provisions
+    # them, and how, is the cluster's: the in-tree AWS provider cannot serve UDP or mixed protocols.
+    load_balancer_class: Annotated[str, Field(min_length=1, max_length=253)] | None = Field(
+        default=None,
+        description=(
+            "spec.loadBalancerClass of public Services (the TURN relay), e.g. service.k8s.aws/nlb for the "
+            "AWS Load Balancer Controller on EKS. Default: none (the cluster's default balancer)."
+        ),
+    )
+    load_balancer_annotations: dict[Label, str] = Field(
+        default_factory=dict,
+        description=(
+            "Annotations on public Services for the balancer controller, e.g. "
+            "service.beta.kubernetes.io/aws-load-balancer-scheme: internet-facing. Default: none."
+        ),
+    )
     # Egress beyond the wiring (e.g. to external APIs): CIDRs, default none.
-    egress_cidrs: list[Cidr] = Field(default_factory=list)
+    egress_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description=(
+            "Egress allowed beyond the wiring (e.g. external APIs), as CIDR networks with host bits zero. "
+            "Default: none."
+        ),
+    )
 
 
 def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:

@@ -210,9 +210,10 @@ class KubernetesTarget:
             )
         public_host: pulumi.Output[str] | None = None
         if request.ports:
+            balancer = self.settings.load_balancer_annotations if request.public else {}
             service = k8s.core.v1.Service(
                 f"{name}-svc",
-                metadata=manifest(meta),
+                metadata=manifest({**meta, "annotations": dict(balancer)} if balancer else meta),
                 spec=manifest(
                     {
                         "type": "LoadBalancer" if request.public else "ClusterIP",
@@ -229,9 +230,17 @@ class KubernetesTarget:
                                     else {}
                                 ),
                             }
+                            # A relay range (public=False) is addressed by pod IP from the streamer:
+                            # on no Service, so never behind the internet-facing balancer.
                             for p in request.ports
+                            if p.public
                         ],
                         **({"externalTrafficPolicy": "Local"} if request.public else {}),
+                        **(
+                            {"loadBalancerClass": self.settings.load_balancer_class}
+                            if request.public and self.settings.load_balancer_class
+                            else {}
+                        ),
                     }
                 ),
                 opts=opts,
@@ -323,7 +332,7 @@ def _public_ports(request: ServiceRequest) -> tuple[Peer, ...]:
     if not request.public:
         return ()
     by_protocol: dict[str, list[int]] = {}
-    for port in request.ports:
+    for port in (p for p in request.ports if p.public):
         by_protocol.setdefault(port.protocol, []).append(port.container_port)
     return tuple(Peer(request.name, tuple(sorted(set(p))), proto) for proto, p in by_protocol.items())  # type: ignore[arg-type]
 
@@ -341,4 +350,4 @@ def load_balancer_address(status: Any) -> str:
     address = getattr(ingress, "hostname", None) or getattr(ingress, "ip", None)
     if not address:
         raise ValueError("the LoadBalancer Service has no ingress address yet (status.loadBalancer.ingress is empty)")
-    return str(address)
+    return f"[{address}]" if ":" in str(address) else str(address)  # an IPv6 literal in a turn: URI
