@@ -118,7 +118,7 @@ class RecordingMonitor(MockMonitor):
                 parent=request.parent or None,
                 custom=bool(request.custom),
                 provider=provider,
-                dependencies=list(request.dependencies),
+                dependencies=sorted(request.dependencies),  # the SDK gathers them in no stable order
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),

@@ -102,13 +102,13 @@ def _pool_line(pool: dict[str, Any]) -> str:
     )
     reserved = pool.get("reservation")
     if reserved and reserved.get("target") == "aws":
-        # What ECS reserves: dedicated GPUs (resourceRequirements value) and MPS shares packed onto whole cards.
-        text += f"; ECS reserves {reserved['dedicated_gpus']} dedicated GPU(s)"
-        if reserved["mps_containers"]:
-            text += (
-                f" + {reserved['mps_containers']} MPS share(s), {format_mib(reserved['mps_memory_mib'])} on "
-                f"{reserved['mps_gpus']} GPU(s) of {format_mib(reserved['card_memory_mib'])}"
-            )
+        # What ECS reserves: whole GPUs (a fraction reserves one), against per instance x the group's max_size.
+        text += (
+            f"; ECS reserves {reserved['whole_gpus']} whole GPU(s) of {reserved['capacity_gpus']} "
+            f"({reserved['gpus_per_instance']}/instance x max_size {reserved['max_size']})"
+        )
+        if reserved["fractional_workloads"]:
+            text += f", {reserved['fractional_workloads']} fractional request(s) rounded up to a whole GPU"
     return text
 
 

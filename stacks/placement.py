@@ -31,7 +31,7 @@ class PoolUsage:
     limit_cpu: float = 0.0
     limit_memory_mib: int = 0
     members: list[Workload] = field(default_factory=list)
-    # What the target will actually reserve (e.g. ECS dedicated GPUs and MPS shares), set by its checks.
+    # What the target will actually reserve (e.g. the whole GPUs ECS reserves), set by its checks.
     reservation: dict[str, object] | None = None
 
     @property

@@ -29,8 +29,8 @@ class TlsSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    certificate: str
-    private_key: str
+    certificate: str = Field(description="The PEM certificate chain (-----BEGIN ...). Required.")
+    private_key: str = Field(description="The PEM private key; set it with pulumi config set --secret. Required.")
 
     @field_validator("certificate", "private_key")
     @classmethod
@@ -45,19 +45,78 @@ class StackSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    environment: Literal["dev", "staging", "prod"]
-    blueprint: str = Field(min_length=1)
-    target: str
-    pools: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    overrides: dict[str, Any] = Field(default_factory=dict)
-    domain: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-    cors_origins: list[str] | None = None
-    tls: TlsSettings | None = None
-    docker: dict[str, Any] = Field(default_factory=dict)
-    kubernetes: dict[str, Any] = Field(default_factory=dict)
-    aws: dict[str, Any] = Field(default_factory=dict)
-    gcp: dict[str, Any] = Field(default_factory=dict)
-    azure: dict[str, Any] = Field(default_factory=dict)
+    environment: Literal["dev", "staging", "prod"] = Field(
+        description="dev, staging or prod: picks the environment profile (stacks/profiles.py). Required."
+    )
+    blueprint: str = Field(
+        min_length=1,
+        description=(
+            "A name in blueprints/ (e.g. reference) or a path to a blueprint YAML file. Required. The "
+            "preview's --blueprint replaces it."
+        ),
+    )
+    target: str = Field(
+        description=(
+            "docker, kubernetes, aws, gcp or azure (gcp and azure are not built yet). Required. The preview's"
+            " --target replaces it."
+        )
+    )
+    pools: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description=(
+            'Per-pool target settings by pool name, e.g. {gpu: {host: "ssh://ops@gpu-1"}}: deep-merged over'
+            " the blueprint's pools.<name>.targets.<target>, and they win. Default: none."
+        ),
+    )
+    overrides: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Deep-merged into the blueprint before validation (a null removes a key), e.g. {services: {ui: "
+            "{replicas: 2}}}. Default: none."
+        ),
+    )
+    domain: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        description=(
+            "Public host name (certificates, URLs, TURN realm). Default: none (the TURN realm is "
+            "<stack>.gpu-platform.local)."
+        ),
+    )
+    cors_origins: list[str] | None = Field(
+        default=None,
+        description="Origins allowed cross-origin in staging and prod (the dev profile allows *). Default: none.",
+    )
+    tls: TlsSettings | None = Field(
+        default=None,
+        description=(
+            "{certificate, private_key}: PEM for CA-issued TLS on Docker (the prod profile); Kubernetes uses "
+            "kubernetes.cluster_issuer, AWS aws.certificate_arn. Default: none."
+        ),
+    )
+    docker: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Target-wide Docker settings (the gpu-platform:docker table). Default: none (each setting's default)."
+        ),
+    )
+    kubernetes: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Target-wide Kubernetes settings (the gpu-platform:kubernetes table). Default: none (each "
+            "setting's default)."
+        ),
+    )
+    aws: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Target-wide AWS settings (the gpu-platform:aws table). Default: none (each setting's default).",
+    )
+    gcp: dict[str, Any] = Field(
+        default_factory=dict, description="Target-wide GCP settings (the target is not built yet). Default: none."
+    )
+    azure: dict[str, Any] = Field(
+        default_factory=dict, description="Target-wide Azure settings (the target is not built yet). Default: none."
+    )
 
     @field_validator("target")
     @classmethod

@@ -63,11 +63,33 @@ class Strict(BaseModel):
 class Resources(Strict):
     """CPU (cores), memory (MiB) and GPU units for one replica."""
 
-    cpu: Cores = 0.25
-    memory: MemoryMiB = 256
-    gpu: float = Field(default=0, ge=0, le=8)
+    cpu: Cores = Field(
+        default=0.25, description="CPU in cores: a number (0.5, 2) or millicores ('500m'). Default: 0.25."
+    )
+    memory: MemoryMiB = Field(
+        default=256,
+        description=(
+            "Memory in MiB: a number of MiB or a size such as 512Mi, 4Gi or 2GB (powers of 1024). Default: 256 (MiB)."
+        ),
+    )
+    gpu: float = Field(
+        default=0,
+        ge=0,
+        le=8,
+        description=(
+            "GPU units (0-8): below 1 a time-sliced share of one card, above 1 whole cards. Default: 0. A GPU"
+            " workload gets GPU_MEMORY_FRACTION = min(gpu, 1) x the profile's GPU share (dev 0.4, staging "
+            "0.6, prod 0.8)."
+        ),
+    )
     # GPU memory the workload needs on its card(s); the bev seed's "GPU units" are GB of a 10 GB card.
-    gpu_memory: MemoryMiB | None = None
+    gpu_memory: MemoryMiB | None = Field(
+        default=None,
+        description=(
+            "GPU memory the workload needs on its card(s), a size like memory; needs gpu. Default: none (not "
+            "counted). Placement adds it up per pool against the pool's gpus x gpu_memory."
+        ),
+    )
 
     @model_validator(mode="after")
     def _gpu_memory_needs_gpu(self) -> Resources:
@@ -91,14 +113,38 @@ class HealthCheck(Strict):
     images that ship their own probe; ``tcp`` is the fallback.
     """
 
-    kind: Literal["http", "grpc", "tcp", "command"] = "http"
-    path: str = "/health"
-    port: Port | None = None
-    command: list[str] | None = None
-    interval_s: int = Field(default=15, ge=1, le=300)
-    timeout_s: int = Field(default=5, ge=1, le=60)
-    retries: int = Field(default=3, ge=1, le=10)
-    start_period_s: int = Field(default=20, ge=0, le=600)
+    kind: Literal["http", "grpc", "tcp", "command"] = Field(
+        default="http",
+        description=(
+            "How a replica is probed: http (GET path), grpc (the gRPC health service), tcp (a connection) or "
+            "command (run command in the container). Default: http."
+        ),
+    )
+    path: str = Field(
+        default="/health", description="The path an http check requests; starts with '/'. Default: /health."
+    )
+    port: Port | None = Field(
+        default=None, description="The container port probed (1-65535). Default: none, the workload's first port."
+    )
+    command: list[str] | None = Field(
+        default=None,
+        description=(
+            "The probe a command check runs, e.g. ['pg_isready']; required when kind is command. Default: none."
+        ),
+    )
+    interval_s: int = Field(default=15, ge=1, le=300, description="Seconds between probes (1-300). Default: 15.")
+    timeout_s: int = Field(
+        default=5, ge=1, le=60, description="Seconds before a probe counts as failed (1-60). Default: 5."
+    )
+    retries: int = Field(
+        default=3, ge=1, le=10, description="Failed probes in a row before the replica is unhealthy (1-10). Default: 3."
+    )
+    start_period_s: int = Field(
+        default=20,
+        ge=0,
+        le=600,
+        description="Seconds after start in which failed probes do not count (0-600). Default: 20.",
+    )
 
     @model_validator(mode="after")
     def _command_when_needed(self) -> HealthCheck:
@@ -112,19 +158,42 @@ class HealthCheck(Strict):
 class PortSpec(Strict):
     """A container port; ``host_port`` publishes it on the pool's host (Docker)."""
 
-    name: Name = "http"
-    container_port: Port
-    protocol: Literal["tcp", "udp"] = "tcp"
-    app_protocol: Literal["http", "http2", "grpc", "websocket", "tcp", "udp"] = "http"
-    host_port: Port | None = None
+    name: Name = Field(
+        default="http",
+        description="The port's name (a DNS label, unique per workload), which route.port refers to. Default: http.",
+    )
+    container_port: Port = Field(description="The port the container listens on (1-65535). Required.")
+    protocol: Literal["tcp", "udp"] = Field(default="tcp", description="Transport protocol: tcp or udp. Default: tcp.")
+    app_protocol: Literal["http", "http2", "grpc", "websocket", "tcp", "udp"] = Field(
+        default="http",
+        description=(
+            "What speaks on the port, for the edge and service discovery: http, http2, grpc, websocket, tcp "
+            "or udp. Default: http."
+        ),
+    )
+    host_port: Port | None = Field(
+        default=None,
+        description="Publishes the port on the pool's host at this port (Docker). Default: none (not published).",
+    )
 
 
 class Autoscale(Strict):
     """Target-tracking autoscaling on CPU (where the target has an autoscaler)."""
 
-    min: int = Field(ge=0, le=100)
-    max: int = Field(ge=1, le=100)
-    cpu_percent: int = Field(default=70, ge=10, le=95)
+    min: int = Field(
+        ge=0,
+        le=100,
+        description="Fewest replicas (0-100), at most max. Required. Docker has no autoscaler and runs min replicas.",
+    )
+    max: int = Field(
+        ge=1, le=100, description="Most replicas (1-100); placement reserves requests for max replicas. Required."
+    )
+    cpu_percent: int = Field(
+        default=70,
+        ge=10,
+        le=95,
+        description="Average CPU utilisation the autoscaler keeps replicas at (10-95). Default: 70.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Autoscale:
@@ -136,9 +205,21 @@ class Autoscale(Strict):
 class Volume(Strict):
     """A named volume mounted into a service (state that outlives a container)."""
 
-    path: str
-    size: MemoryMiB = 1024
-    shared: bool = False
+    path: str = Field(description="Absolute mount path in the container, e.g. /app/data. Required.")
+    size: MemoryMiB = Field(
+        default=1024,
+        description=(
+            "Size, a number of MiB or a size such as 10Gi. Default: 1024 (MiB). Protected and retained in "
+            "prod (the profile's protection of state)."
+        ),
+    )
+    shared: bool = Field(
+        default=False,
+        description=(
+            "Whether several replicas may mount it at once (ReadWriteMany on Kubernetes, EFS on AWS). "
+            "Default: false: a single-writer volume, so the workload runs one replica."
+        ),
+    )
 
     @field_validator("path")
     @classmethod
@@ -151,8 +232,13 @@ class Volume(Strict):
 class RouteSpec(Strict):
     """Public entry for a service through the target's edge (nginx, Gateway, ALB)."""
 
-    path: str = "/"
-    port: Name = "http"
+    path: str = Field(
+        default="/",
+        description="The public path at the target's edge; starts with '/', one route per path. Default: /.",
+    )
+    port: Name = Field(
+        default="http", description="Name of the service port the route sends to (one of its ports). Default: http."
+    )
 
     @field_validator("path")
     @classmethod
@@ -175,25 +261,109 @@ def check_single_writer(volumes: dict[str, Volume], replicas: int, autoscaled: b
 class ServiceSpec(Strict):
     """A long-running container workload."""
 
-    image: Image
-    command: list[str] | None = None
-    args: list[str] | None = None
-    ports: list[PortSpec] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
-    requests: Resources = Field(default_factory=Resources)
-    limits: Resources | None = None
-    replicas: int = Field(default=1, ge=1, le=100)
-    autoscale: Autoscale | None = None
-    pool: Name | None = None
-    architectures: list[Architecture] = Field(default_factory=lambda: ["amd64", "arm64"])
-    health: HealthCheck = Field(default_factory=HealthCheck)
-    uses: list[Name] = Field(default_factory=list)
-    route: RouteSpec | None = None
-    user: Annotated[str, Field(pattern=r"^(root|\d{1,10})(:\d{1,10})?$")] = "10001:10001"
-    allow_root: bool = False
-    read_only_root: bool = True
-    volumes: dict[Name, Volume] = Field(default_factory=dict)
-    public: bool = False
+    image: Image = Field(
+        description=(
+            "Container image pinned to a version tag or digest, e.g. postgres:16.6-alpine (never latest). Required."
+        )
+    )
+    command: list[str] | None = Field(
+        default=None, description="Overrides the image's entrypoint. Default: none (the image's own)."
+    )
+    args: list[str] | None = Field(
+        default=None,
+        description="Arguments to the command, replacing the image's CMD. Default: none (the image's own).",
+    )
+    ports: list[PortSpec] = Field(
+        default_factory=list, description="Ports the container listens on (unique names). Default: none."
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Environment variables (names [A-Z_][A-Z0-9_]*). Default: none. The wiring of uses and "
+            "GPU_MEMORY_FRACTION are added over them and win on a clash."
+        ),
+    )
+    requests: Resources = Field(
+        default_factory=Resources,
+        description=(
+            "What one replica reserves: placement fits requests x replicas into the pool's capacity x "
+            "allocation_cap. Default: 0.25 cores, 256 MiB, no GPU. Autoscaled services count at "
+            "autoscale.max."
+        ),
+    )
+    limits: Resources | None = Field(
+        default=None,
+        description=(
+            "Per-replica ceiling (cpu, memory, gpu), never below requests. Default: the profile's limits "
+            "raised to the requests (dev 2 cores/4Gi, staging 4 cores/6Gi, prod 6 cores/8Gi; gpu = "
+            "requests.gpu). On Docker, gpu-platform:docker.max_cpus lowers CPU limits above it."
+        ),
+    )
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Number of replicas (1-100). Default: 1. See autoscale for a service that scales.",
+    )
+    autoscale: Autoscale | None = Field(
+        default=None,
+        description=(
+            "Target-tracking CPU autoscaling between min and max replicas. Default: none (a fixed number of replicas)."
+        ),
+    )
+    pool: Name | None = Field(
+        default=None,
+        description=(
+            "The pool the service runs on. Default: none, placed automatically (first-fit decreasing by "
+            "memory over pools of a matching architecture; GPU work only on GPU pools, CPU work on CPU pools "
+            "first)."
+        ),
+    )
+    architectures: list[Architecture] = Field(
+        default_factory=lambda: ["amd64", "arm64"],
+        description=(
+            "CPU architectures the image is built for: amd64, arm64. Placement uses only pools of these. "
+            "Default: [amd64, arm64]."
+        ),
+    )
+    health: HealthCheck = Field(
+        default_factory=HealthCheck,
+        description="How a replica's health is probed. Default: an http check of /health on the first port.",
+    )
+    uses: list[Name] = Field(
+        default_factory=list,
+        description=(
+            "Databases, services, gateways and tool fleets this workload talks to: it gets their addresses "
+            "(and database credentials as secrets) in its environment and is created after them. Default: "
+            "none."
+        ),
+    )
+    route: RouteSpec | None = Field(
+        default=None,
+        description="Public entry through the target's edge (nginx, Gateway, ALB). Default: none (not routed).",
+    )
+    user: Annotated[str, Field(pattern=r"^(root|\d{1,10})(:\d{1,10})?$")] = Field(
+        default="10001:10001",
+        description="The uid[:gid] (or root) the container runs as; root or 0 needs allow_root. Default: 10001:10001.",
+    )
+    allow_root: bool = Field(default=False, description="Allows user root. Default: false.")
+    read_only_root: bool = Field(
+        default=True,
+        description=(
+            "Runs the container with a read-only root filesystem (scratch space is a small tmpfs). Default: "
+            "true. On AWS, gpu-platform:aws.writable_root also makes a service's root writable."
+        ),
+    )
+    volumes: dict[Name, Volume] = Field(
+        default_factory=dict, description="Named volumes mounted into the container, by name. Default: none."
+    )
+    public: bool = Field(
+        default=False,
+        description=(
+            "Exposes the service's ports to clients outside the target, beside any route (Docker binds "
+            "0.0.0.0, Kubernetes a LoadBalancer Service, AWS a network load balancer). Default: false."
+        ),
+    )
 
     @field_validator("env")
     @classmethod
@@ -236,14 +406,43 @@ class Pool(Strict):
     Docker host URL, a node selector, an instance type); a stack may add more.
     """
 
-    cpu: Cores
-    memory: MemoryMiB
-    gpus: int = Field(default=0, ge=0, le=16)
-    gpu_model: str | None = None
-    gpu_memory: MemoryMiB | None = None
-    architecture: Architecture = "amd64"
-    allocation_cap: float = Field(default=0.8, gt=0, le=1)
-    targets: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    cpu: Cores = Field(description="Cores the pool offers: a number or millicores ('500m'). Required.")
+    memory: MemoryMiB = Field(
+        description=(
+            "Memory the pool offers: a number of MiB or a size such as 64Gi or 64GB (powers of 1024). Required."
+        )
+    )
+    gpus: int = Field(default=0, ge=0, le=16, description="GPU cards in the pool (0-16). Default: 0 (a CPU pool).")
+    gpu_model: str | None = Field(
+        default=None,
+        description=(
+            "The cards' model, e.g. A10G, L4 or RTX 3080; needs gpus. Default: none. A known model's memory "
+            "is used where gpu_memory is not set."
+        ),
+    )
+    gpu_memory: MemoryMiB | None = Field(
+        default=None,
+        description="Memory of one card, a size like memory. Default: none (GPU memory requests are not checked).",
+    )
+    architecture: Architecture = Field(
+        default="amd64", description="CPU architecture of the pool's nodes: amd64 or arm64. Default: amd64."
+    )
+    allocation_cap: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description=(
+            "The share of the pool's cpu and memory that requests may fill (above 0, at most 1). Default: 0.8."
+        ),
+    )
+    targets: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description=(
+            "Per-target pool settings under docker, kubernetes or aws (their own tables); only the stack's "
+            "target's entry is read and validated. Default: none. The stack's gpu-platform:pools.<name> is "
+            "deep-merged over it and wins."
+        ),
+    )
 
     @model_validator(mode="after")
     def _gpu_fields(self) -> Pool:
@@ -255,12 +454,41 @@ class Pool(Strict):
 class WebSocketGatewaySpec(Strict):
     """A WebSocket service behind a route with long idle timeout and affinity."""
 
-    service: ServiceSpec
-    path: str = "/ws"
-    idle_timeout_s: int = Field(default=3600, ge=1, le=4000)
-    ping_interval_s: int = Field(default=30, ge=1, le=3600)
-    sticky: bool = True
-    drain_s: int = Field(default=30, ge=0, le=3600)
+    service: ServiceSpec = Field(description="The WebSocket server; its first port is the one routed. Required.")
+    path: str = Field(default="/ws", description="Public path of the WebSocket route. Default: /ws.")
+    idle_timeout_s: int = Field(
+        default=3600,
+        ge=1,
+        le=4000,
+        description=(
+            "Seconds an idle connection stays open at the edge (1-4000); must exceed ping_interval_s. "
+            "Default: 3600. On AWS the ALB's idle timeout is the longest of the gateways'."
+        ),
+    )
+    ping_interval_s: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description=(
+            "Seconds between the application's keepalive pings (1-3600), checked against idle_timeout_s. Default: 30."
+        ),
+    )
+    sticky: bool = Field(
+        default=True,
+        description=(
+            "Session affinity: a client returns to the same replica (nginx ip_hash, ALB cookie; on Kubernetes"
+            " only with kubernetes.session_persistence). Default: true."
+        ),
+    )
+    drain_s: int = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description=(
+            "Seconds open connections get when a replica is removed (0-3600; the ALB's deregistration delay)."
+            " Default: 30."
+        ),
+    )
 
     @model_validator(mode="after")
     def _timeouts(self) -> WebSocketGatewaySpec:
@@ -282,30 +510,99 @@ def _major_version(value: object) -> object:
 class DatabaseSpec(Strict):
     """A PostgreSQL database managed by the target (container, operator or RDS)."""
 
-    engine: Literal["postgres"] = "postgres"
+    engine: Literal["postgres"] = Field(
+        default="postgres", description="The database engine: postgres (the only one). Default: postgres."
+    )
     # YAML reads an unquoted 16 as an integer; a major version is a name, so 16 and "16" both mean "16".
-    version: Annotated[Literal["14", "15", "16", "17"], BeforeValidator(_major_version)] = "16"
-    database: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "app"
-    username: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = "app"
-    storage: MemoryMiB = 20 * 1024
-    requests: Resources = Field(default_factory=lambda: Resources(cpu=0.5, memory=1024))
-    pool: Name | None = None
-    read_replicas: int | None = Field(default=None, ge=0, le=5)
+    version: Annotated[Literal["14", "15", "16", "17"], BeforeValidator(_major_version)] = Field(
+        default="16", description="PostgreSQL major version: 14, 15, 16 or 17, as a number or a string. Default: 16."
+    )
+    database: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = Field(
+        default="app", description="Name of the database created. Default: app."
+    )
+    username: Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,62}$")] = Field(
+        default="app", description="The owner's user name (its password is generated). Default: app."
+    )
+    storage: MemoryMiB = Field(
+        default=20 * 1024,
+        description=(
+            "Storage size, a number of MiB or a size such as 20Gi. Default: 20480 (MiB, 20Gi). Raised to the "
+            "profile's floor (dev 5Gi, staging 20Gi, prod 50Gi)."
+        ),
+    )
+    requests: Resources = Field(
+        default_factory=lambda: Resources(cpu=0.5, memory=1024),
+        description="CPU and memory the database reserves. Default: 0.5 cores, 1024 MiB.",
+    )
+    pool: Name | None = Field(
+        default=None,
+        description=(
+            "The pool the database runs on. Default: none, placed automatically (first-fit decreasing by "
+            "memory over pools of a matching architecture; GPU work only on GPU pools, CPU work on CPU pools "
+            "first)."
+        ),
+    )
+    read_replicas: int | None = Field(
+        default=None,
+        ge=0,
+        le=5,
+        description="Read replicas (0-5). Default: none, the profile's (dev 0, staging 0, prod 1).",
+    )
 
 
 class GrpcToolSpec(Strict):
     """One gRPC tool service of a fleet; its port is its gRPC port."""
 
-    image: Image
-    port: Port
-    command: list[str] | None = None
-    requests: Resources = Field(default_factory=Resources)
-    limits: Resources | None = None
-    replicas: int = Field(default=1, ge=1, le=100)
-    pool: Name | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    volumes: dict[Name, Volume] = Field(default_factory=dict)
-    uses: list[Name] = Field(default_factory=list)
+    image: Image = Field(description="Container image pinned to a version tag or digest (never latest). Required.")
+    port: Port = Field(
+        description=(
+            "The tool's gRPC port (1-65535, distinct in the fleet): its health-check port and GRPC_PORT. Required."
+        )
+    )
+    command: list[str] | None = Field(
+        default=None, description="Overrides the image's entrypoint. Default: none (the image's own)."
+    )
+    requests: Resources = Field(
+        default_factory=Resources,
+        description=(
+            "What one replica reserves: placement fits requests x replicas into the pool's capacity x "
+            "allocation_cap. Default: 0.25 cores, 256 MiB, no GPU."
+        ),
+    )
+    limits: Resources | None = Field(
+        default=None,
+        description=(
+            "Per-replica ceiling (cpu, memory, gpu), never below requests. Default: the profile's limits "
+            "raised to the requests (dev 2 cores/4Gi, staging 4 cores/6Gi, prod 6 cores/8Gi; gpu = "
+            "requests.gpu). On Docker, gpu-platform:docker.max_cpus lowers CPU limits above it."
+        ),
+    )
+    replicas: int = Field(default=1, ge=1, le=100, description="Number of replicas (1-100). Default: 1.")
+    pool: Name | None = Field(
+        default=None,
+        description=(
+            "The pool the tool runs on. Default: none, placed automatically (first-fit decreasing by memory "
+            "over pools of a matching architecture; GPU work only on GPU pools, CPU work on CPU pools first)."
+        ),
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Environment variables. Default: none. GRPC_PORT, GPU_MEMORY_FRACTION and the wiring of uses are "
+            "added over them and win on a clash."
+        ),
+    )
+    volumes: dict[Name, Volume] = Field(
+        default_factory=dict, description="Named volumes mounted into the container, by name. Default: none."
+    )
+    uses: list[Name] = Field(
+        default_factory=list,
+        description=(
+            "Databases, services, gateways and tool fleets this workload talks to: it gets their addresses "
+            "(and database credentials as secrets) in its environment and is created after them. Default: "
+            "none."
+        ),
+    )
 
     @model_validator(mode="after")
     def _single_writer(self) -> GrpcToolSpec:
@@ -316,9 +613,17 @@ class GrpcToolSpec(Strict):
 class GrpcToolFleetSpec(Strict):
     """An HTTP API (e.g. FastAPI) in front of N gRPC tool services."""
 
-    api: ServiceSpec
-    tools: dict[Name, GrpcToolSpec]
-    public_grpc: bool = False
+    api: ServiceSpec = Field(description="The HTTP API in front of the tools; needs a route. Required.")
+    tools: dict[Name, GrpcToolSpec] = Field(
+        description="The gRPC tool services by name (at least one, distinct ports). Required."
+    )
+    public_grpc: bool = Field(
+        default=False,
+        description=(
+            "Also exposes each tool over gRPC (HTTP/2) at the edge (by host name <fleet>-<tool>.<domain> on "
+            "Kubernetes and AWS). Default: false."
+        ),
+    )
 
     @model_validator(mode="after")
     def _fleet(self) -> GrpcToolFleetSpec:
@@ -335,10 +640,15 @@ class GrpcToolFleetSpec(Strict):
 class TurnSpec(Strict):
     """The TURN relay (coturn) that WebRTC clients behind NAT need."""
 
-    image: Image = "coturn/coturn:4.6.3-alpine"
-    listening_port: Port = 3478
-    relay_min_port: Port = 49160
-    relay_max_port: Port = 49200
+    image: Image = Field(
+        default="coturn/coturn:4.6.3-alpine",
+        description="The coturn image, pinned. Default: coturn/coturn:4.6.3-alpine.",
+    )
+    listening_port: Port = Field(default=3478, description="The TURN listening port (UDP and TCP). Default: 3478.")
+    relay_min_port: Port = Field(
+        default=49160, description="First port of the relay range (at most 1000 ports). Default: 49160."
+    )
+    relay_max_port: Port = Field(default=49200, description="Last port of the relay range. Default: 49200.")
 
     @model_validator(mode="after")
     def _range(self) -> TurnSpec:
@@ -355,10 +665,20 @@ class PixelStreamingSpec(Strict):
     Epic removed the matchmaker in UE 5.5, so it is optional.
     """
 
-    streamer: ServiceSpec
-    signalling: WebSocketGatewaySpec
-    turn: TurnSpec = Field(default_factory=TurnSpec)
-    matchmaker: ServiceSpec | None = None
+    streamer: ServiceSpec = Field(
+        description="The Unreal streamer; renders on a GPU, so requests.gpu must be set. Required."
+    )
+    signalling: WebSocketGatewaySpec = Field(description="The signalling server, as a WebSocket gateway. Required.")
+    turn: TurnSpec = Field(
+        default_factory=TurnSpec,
+        description=(
+            "The TURN relay (realm: gpu-platform:domain, else <stack>.gpu-platform.local). Default: coturn "
+            "with the TurnSpec defaults."
+        ),
+    )
+    matchmaker: ServiceSpec | None = Field(
+        default=None, description="The matchmaker (Epic removed it in UE 5.5). Default: none."
+    )
 
     @model_validator(mode="after")
     def _gpu(self) -> PixelStreamingSpec:
@@ -370,14 +690,27 @@ class PixelStreamingSpec(Strict):
 class Blueprint(Strict):
     """A whole platform: pools and the workloads that run on them."""
 
-    name: Name
-    description: str = ""
-    pools: dict[Name, Pool] = Field(default_factory=dict)
-    services: dict[Name, ServiceSpec] = Field(default_factory=dict)
-    websocket_gateways: dict[Name, WebSocketGatewaySpec] = Field(default_factory=dict)
-    databases: dict[Name, DatabaseSpec] = Field(default_factory=dict)
-    grpc_tool_fleets: dict[Name, GrpcToolFleetSpec] = Field(default_factory=dict)
-    pixel_streaming: dict[Name, PixelStreamingSpec] = Field(default_factory=dict)
+    name: Name = Field(description="The blueprint's name, a lowercase DNS label. Required.")
+    description: str = Field(default="", description="Free text. Default: empty.")
+    pools: dict[Name, Pool] = Field(
+        default_factory=dict, description="Pools (GpuNodes) by name: where workloads run. Default: none."
+    )
+    services: dict[Name, ServiceSpec] = Field(
+        default_factory=dict, description="Long-running container services by name. Default: none."
+    )
+    websocket_gateways: dict[Name, WebSocketGatewaySpec] = Field(
+        default_factory=dict, description="WebSocket gateways by name. Default: none."
+    )
+    databases: dict[Name, DatabaseSpec] = Field(
+        default_factory=dict, description="PostgreSQL databases by name. Default: none."
+    )
+    grpc_tool_fleets: dict[Name, GrpcToolFleetSpec] = Field(
+        default_factory=dict,
+        description="gRPC tool fleets (an HTTP API in front of gRPC tools) by name. Default: none.",
+    )
+    pixel_streaming: dict[Name, PixelStreamingSpec] = Field(
+        default_factory=dict, description="Unreal Pixel Streaming setups by name. Default: none."
+    )
 
     def workload_names(self) -> dict[str, str]:
         """Every top-level name mapped to its section (names share one namespace)."""

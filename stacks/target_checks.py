@@ -9,6 +9,7 @@ targets together, so these checks live here, one function per target.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -20,6 +21,10 @@ from stacks.settings import PROJECT
 from stacks.spec import Blueprint, Resources, Volume
 from stacks.units import format_mib
 from stacks.workloads import workloads
+
+if TYPE_CHECKING:
+    from targets.docker.gpus import NoFit
+    from targets.docker.gpus import Plan as GpuPlan
 
 
 def _docker(
@@ -86,6 +91,9 @@ def _docker(
         if route_path_key(route) == HEALTHZ_PATH
     ]
     problems += _engine_capacity(blueprint, placement, host_of, target_settings)
+    if target_settings.gpus != "none":
+        _, no_fit = docker_gpu_plan(blueprint, placement, pool_settings)
+        problems += [Problem(f"pools.{n.pool}.gpus", n.cards, n.message()) for n in no_fit]
     engines = {host_of(pool) for pool in blueprint.pools}
     if len(engines) > 1:
         for pool in blueprint.pools:
@@ -101,6 +109,26 @@ def _docker(
                     )
                 )
     return problems + check_host_ports(blueprint, placement.pool_of, host_of, reserved, publish_all=len(engines) > 1)
+
+
+def docker_gpu_plan(
+    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, BaseModel]
+) -> tuple[GpuPlan, list[NoFit]]:
+    """The GPU cards each Docker container gets (``targets/docker/gpus.py``), and the pools they do not fit."""
+    from targets.docker.gpus import GpuAsk, GpuPool, assign
+    from targets.docker.settings import DockerPoolSettings
+
+    pools = []
+    for name, pool in blueprint.pools.items():
+        settings = pool_settings[name]
+        assert isinstance(settings, DockerPoolSettings)
+        pools.append(GpuPool(name, settings.host, pool.gpus))
+    asks = [
+        GpuAsk(placement.pool_of[w.key], w.name, w.key, w.requests.gpu, w.replicas)
+        for w in workloads(blueprint)
+        if w.requests.gpu > 0
+    ]
+    return assign(pools, asks)
 
 
 def _engine_capacity(
@@ -145,8 +173,8 @@ def _aws(
     pool_settings: dict[str, BaseModel],
     target_settings: BaseModel,
 ) -> list[Problem]:
-    """Fargate has no GPUs and a largest task size; an ALB serves gRPC only over HTTPS; ECS takes whole GPUs
-    or MPS shares that fit the pool's cards; Service Connect names have a length limit.
+    """Fargate has no GPUs and a largest task size; an ALB serves gRPC only over HTTPS; ECS reserves whole GPUs
+    within the pool's instances and max_size; Service Connect names have a length limit.
 
     Also records on each GPU pool's usage what ECS will reserve there (the Pools report shows it).
     """
@@ -155,7 +183,8 @@ def _aws(
 
     assert isinstance(target_settings, AwsSettings)
     del path
-    problems: list[Problem] = _ecs_gpu_reservations(blueprint, placement) + _service_connect_names(blueprint)
+    problems: list[Problem] = _ecs_gpu_reservations(blueprint, placement, pool_settings)
+    problems += _service_connect_names(blueprint) + _arm64_gpu_instances(blueprint, pool_settings)
     for workload in workloads(blueprint):
         if workload.key.startswith("databases."):
             continue  # RDS, not an ECS task
@@ -195,6 +224,34 @@ def _aws(
     return problems
 
 
+def _arm64_gpu_instances(blueprint: Blueprint, pool_settings: dict[str, BaseModel]) -> list[Problem]:
+    """A GPU pool boots the ECS GPU-optimized AMI, which is x86_64 only: Graviton GPU instances (g5g) cannot
+    run it."""
+    from targets.aws.settings import ARM64_GPU_FAMILIES, AwsPoolSettings
+
+    problems = []
+    for name, pool in blueprint.pools.items():
+        settings = pool_settings[name]
+        assert isinstance(settings, AwsPoolSettings)
+        if not pool.gpus or (settings.capacity or "ec2") != "ec2":
+            continue
+        for field_name, types in (
+            ("instance_type", [settings.instance_type]),
+            ("spot_instance_types", settings.spot_instance_types),
+        ):
+            arm = [t for t in types if t.partition(".")[0] in ARM64_GPU_FAMILIES]
+            if arm:
+                problems.append(
+                    Problem(
+                        f"pools.{name}.targets.aws.{field_name}",
+                        ", ".join(arm),
+                        "arm64 (Graviton) GPU instances cannot boot the ECS GPU-optimized AMI, which is x86_64 "
+                        "only: choose an x86_64 GPU family (g4dn, g5, g6, g6e, p3-p5)",
+                    )
+                )
+    return problems
+
+
 # ECS Service Connect: a service's discoveryName (and portName) is at most 64 characters. The AWS target
 # derives it as "<workload name>-<first TCP port name>" (targets/aws/services.py); TURN's TCP port is "turn-tcp".
 SERVICE_CONNECT_NAME_MAX = 64
@@ -223,9 +280,14 @@ def _service_connect_names(blueprint: Blueprint) -> list[Problem]:
     return problems
 
 
-def _ecs_gpu_reservations(blueprint: Blueprint, placement: Placement) -> list[Problem]:
-    """Whole GPUs or MPS shares (targets/aws/gpu_sharing.py), packed onto each pool's cards as ECS will."""
-    from targets.aws.gpu_sharing import PoolReservation, problem, usable_gpu_memory
+def _ecs_gpu_reservations(
+    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, BaseModel]
+) -> list[Problem]:
+    """Whole GPUs (targets/aws/gpu_sharing.py): a fraction below 1 reserves one; an EC2 pool is an Auto Scaling
+    group of identical instances, so it offers ``pool.gpus`` per instance x its ``max_size``, and a task (one
+    instance) may ask for at most ``pool.gpus``."""
+    from targets.aws.gpu_sharing import PoolReservation, problem
+    from targets.aws.settings import AwsPoolSettings
 
     problems: list[Problem] = []
     reservations: dict[str, PoolReservation] = {}
@@ -235,26 +297,26 @@ def _ecs_gpu_reservations(blueprint: Blueprint, placement: Placement) -> list[Pr
         pool = blueprint.pools[pool_name]
         if gpu <= 0 or pool.gpus == 0:
             continue
-        card = usable_gpu_memory(pool.gpu_memory, pool.gpu_model)
-        wrong = problem(gpu, card)
+        wrong = problem(gpu, pool.gpus)
         if wrong:
-            key = f"{workload.key}.requests.gpu" if card or gpu > 1 else f"pools.{pool_name}.gpu_memory"
-            problems.append(Problem(key, f"{gpu:g}" if key.endswith("gpu") else None, wrong))
+            problems.append(Problem(f"{workload.key}.requests.gpu", f"{gpu:g}", wrong))
             continue
-        reservations.setdefault(pool_name, PoolReservation(card)).add(gpu, workload.replicas)
+        settings = pool_settings[pool_name]
+        assert isinstance(settings, AwsPoolSettings)
+        reservation = reservations.setdefault(pool_name, PoolReservation(pool.gpus, settings.max_size))
+        reservation.add(workload.key, gpu, workload.replicas)
     for pool_name, reservation in reservations.items():
         summary = reservation.summary()
         placement.usage[pool_name].reservation = {"target": "aws", **summary}
-        gpus = blueprint.pools[pool_name].gpus
-        if summary["gpus_needed"] > gpus:
+        if reservation.reserved > reservation.capacity:
             problems.append(
                 Problem(
                     f"pools.{pool_name}.gpus",
-                    gpus,
-                    f"ECS would need {summary['gpus_needed']} GPUs: {summary['dedicated_gpus']} dedicated and "
-                    f"{summary['mps_gpus']} shared through MPS ({summary['mps_containers']} shares, "
-                    f"{summary['mps_memory_mib']} MiB of {reservation.card_mib} MiB per card; a GPU serves either "
-                    "MPS shares or one dedicated container)",
+                    reservation.gpus_per_instance,
+                    f"ECS would reserve {reservation.reserved} whole GPUs ({len(reservation.fractional)} of the "
+                    "requests are fractions, each reserving a whole GPU), but the pool offers "
+                    f"{reservation.gpus_per_instance} per instance x max_size {reservation.max_size} = "
+                    f"{reservation.capacity}: raise pools.{pool_name}.targets.aws.max_size or the GPUs",
                 )
             )
     return problems
@@ -503,13 +565,24 @@ def _aws_caveats(
     target_settings: BaseModel,
     profile: Profile,
 ) -> list[Caveat]:
-    """Fargate Spot runs X86_64 tasks only: an arm64 Fargate pool stays on-demand where the profile asks for Spot."""
+    """A fractional GPU reserves a whole GPU on ECS; Fargate Spot runs X86_64 tasks only: an arm64 Fargate pool
+    stays on-demand where the profile asks for Spot."""
     from targets.aws.settings import AwsPoolSettings
 
-    del path, placement, target_settings
-    if not profile.spot_capacity:
-        return []
+    del path, target_settings
     found = []
+    for workload in workloads(blueprint):
+        gpu = workload.requests.gpu
+        if 0 < gpu < 1 and blueprint.pools[placement.pool_of[workload.key]].gpus:
+            found.append(
+                Caveat(
+                    f"{workload.key}.requests.gpu",
+                    f"reserves a whole GPU on ECS ({gpu:g} asked): MPS sharing cannot pass through pulumi-aws's "
+                    "container definitions",
+                )
+            )
+    if not profile.spot_capacity:
+        return found
     for name, pool in blueprint.pools.items():
         settings = pool_settings[name]
         assert isinstance(settings, AwsPoolSettings)

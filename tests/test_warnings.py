@@ -25,9 +25,9 @@ def test_a_target_caveat_is_logged_and_reported(run: Runner, monkeypatch: pytest
 
 
 def test_no_caveat_no_warning_section() -> None:
-    result = shipped("prod")  # AWS as shipped: nothing deployed short of the ask
+    result = shipped("staging")  # Kubernetes as shipped: nothing deployed short of the ask
     assert result.warnings == []
-    report = Report(result=result, environment="prod", blueprint="reference", targets=["aws"])
+    report = Report(result=result, environment="staging", blueprint="reference", targets=["kubernetes"])
     assert report.to_json()["warnings"] == []
     assert "Warnings:" not in report.tree()
     assert "[!WARNING]" not in render(report.to_json())
