@@ -25,94 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STATEFUL_TYPES = frozenset(
-    {
-        "docker:index/volume:Volume",
-        "kubernetes:core/v1:PersistentVolumeClaim",
-        "kubernetes:apps/v1:StatefulSet",
-        "kubernetes:postgresql.cnpg.io/v1:Cluster",
-        "aws:rds/instance:Instance",
-        "aws:rds/cluster:Cluster",
-        "aws:efs/fileSystem:FileSystem",
-        "aws:ebs/volume:Volume",
-    }
-)
+from targets import plugins
+from targets.contract import EVERY_INPUT
 
-EVERY_INPUT = "*"
-_K8S_METADATA = ("metadata.name", "metadata.namespace")  # pulumi-kubernetes replaces any object on these
-
-# Input paths (camelCase, as the engine sends them) whose change replaces the resource.
-# A path covers everything below it: "spec.selector" covers "spec.selector.matchLabels.app".
+# A stateful resource's type, and the inputs whose change replaces it, from each target's plugin
+# (``TargetPlugin.stateful_types``, the providers' own schemas).
 REPLACE_ON: dict[str, tuple[str, ...]] = {
-    # docker_volume has no update function at all: every input is ForceNew.
-    "docker:index/volume:Volume": (EVERY_INPUT,),
-    "kubernetes:core/v1:PersistentVolumeClaim": (
-        *_K8S_METADATA,
-        "spec.accessModes",
-        "spec.selector",
-        "spec.storageClassName",
-        "spec.volumeName",
-    ),
-    "kubernetes:apps/v1:StatefulSet": (
-        *_K8S_METADATA,
-        "spec.podManagementPolicy",
-        "spec.revisionHistoryLimit",
-        "spec.selector",
-        "spec.serviceName",
-        "spec.volumeClaimTemplates",
-    ),
-    # A custom resource: the Kubernetes provider only knows the metadata rule; the operator validates the rest.
-    "kubernetes:postgresql.cnpg.io/v1:Cluster": _K8S_METADATA,
-    # aws_db_instance. Not dbSubnetGroupName: the provider moves an instance between subnet groups in place.
-    "aws:rds/instance:Instance": (
-        "identifier",
-        "identifierPrefix",
-        "engine",
-        "dbName",
-        "username",
-        "storageEncrypted",
-        "kmsKeyId",
-        "availabilityZone",
-        "characterSetName",
-        "ncharCharacterSetName",
-        "timezone",
-        "snapshotIdentifier",
-        "restoreToPointInTime",
-        "s3Import",
-        "customIamInstanceProfile",
-    ),
-    # aws_rds_cluster (here dbSubnetGroupName does force a new cluster).
-    "aws:rds/cluster:Cluster": (
-        "clusterIdentifier",
-        "clusterIdentifierPrefix",
-        "engine",
-        "engineMode",
-        "databaseName",
-        "masterUsername",
-        "storageEncrypted",
-        "kmsKeyId",
-        "availabilityZones",
-        "dbSubnetGroupName",
-        "restoreToPointInTime",
-        "s3Import",
-        "sourceRegion",
-    ),
-    "aws:efs/fileSystem:FileSystem": (
-        "availabilityZoneName",
-        "creationToken",
-        "encrypted",
-        "kmsKeyId",
-        "performanceMode",
-    ),
-    "aws:ebs/volume:Volume": (
-        "availabilityZone",
-        "encrypted",
-        "kmsKeyId",
-        "multiAttachEnabled",
-        "outpostArn",
-        "snapshotId",
-    ),
+    token: stateful.replace_on for plugin in plugins() for token, stateful in plugin.stateful_types.items()
 }
+STATEFUL_TYPES = frozenset(REPLACE_ON)
 
 # Resource options recorded in the document; shown as "(option)" keys of a change.
 _OPTIONS = ("provider", "parent", "protect", "retain_on_delete")

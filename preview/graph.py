@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from targets import plugins
+
 COMPONENT_PREFIX = "gpu-platform:components:"
 FOUNDATION_PREFIX = "gpu-platform:"
 POOL_KIND = "GpuNode"
@@ -412,13 +414,7 @@ def render_dot(document: Mapping[str, Any]) -> str:
 
 
 # What makes a foundation the public entry, by the types it owns (shown next to its name).
-ENTRY_HINTS = {
-    "docker:index/container:Container": "reverse proxy",
-    "kubernetes:gateway.networking.k8s.io/v1:Gateway": "Gateway API",
-    "kubernetes:cert-manager.io/v1:Certificate": "TLS",
-    "aws:lb/loadBalancer:LoadBalancer": "load balancer",
-    "aws:wafv2/webAcl:WebAcl": "WAF",
-}
+ENTRY_HINTS: dict[str, str] = {token: hint for plugin in plugins() for token, hint in plugin.entry_hints.items()}
 
 
 def entry_caption(node: Node) -> str:

@@ -11,6 +11,7 @@ from preview.mocks import Recorded
 from preview.runner import PreviewResult
 from stacks.settings import PROJECT
 from stacks.units import format_mib
+from targets import plugin
 
 FORMAT_VERSION = 1
 
@@ -101,14 +102,9 @@ def _pool_line(pool: dict[str, Any]) -> str:
         f"; limits {limits['cpu']:g} cpu ({over['cpu']:.0%}), {format_mib(limits['memory_mib'])} ({over['memory']:.0%})"
     )
     reserved = pool.get("reservation")
-    if reserved and reserved.get("target") == "aws":
-        # What ECS reserves: whole GPUs (a fraction reserves one), against per instance x the group's max_size.
-        text += (
-            f"; ECS reserves {reserved['whole_gpus']} whole GPU(s) of {reserved['capacity_gpus']} "
-            f"({reserved['gpus_per_instance']}/instance x max_size {reserved['max_size']})"
-        )
-        if reserved["fractional_workloads"]:
-            text += f", {reserved['fractional_workloads']} fractional request(s) rounded up to a whole GPU"
+    if reserved:
+        # What the target's scheduler reserves beyond the requests (ECS: whole GPUs), in its own words.
+        text += plugin(str(reserved["target"])).reservation_text(reserved)
     return text
 
 

@@ -32,10 +32,9 @@ from components.protocol import (
     TargetContext,
     VolumeRequest,
 )
-from stacks import target_checks
 from stacks.loader import StackSpec
 from stacks.spec import GrpcToolSpec, HealthCheck, PortSpec, Resources, ServiceSpec, Volume
-from targets import load_target
+from targets import load_target, plugin
 
 
 def env_prefix(name: str) -> str:
@@ -98,11 +97,9 @@ def make_target(spec: StackSpec) -> Target:
 
 
 def _gpu_devices(spec: StackSpec) -> dict[str, list[tuple[str, ...]]]:
-    """The cards each container gets, for Docker (the check already refused a plan that does not fit)."""
-    if spec.target != "docker":
-        return {}
-    plan, _ = target_checks.docker_gpu_plan(spec.blueprint, spec.placement, spec.pool_settings)
-    return plan
+    """The cards each container gets, where the target assigns devices itself (the check refused a plan that
+    does not fit)."""
+    return plugin(spec.target).gpu_devices(spec.blueprint, spec.placement, spec.pool_settings)
 
 
 class Builder:

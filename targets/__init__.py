@@ -1,8 +1,10 @@
 """The target registry: which targets exist, which are built, and how to load them lazily.
 
-A target's provider SDK is imported only when a stack uses that target, so
-previewing a Docker stack never pays for (or needs) pulumi_aws and friends.
-Settings models live in ``targets/<name>/settings.py`` and import no SDK.
+Each built target is one package whose ``__init__`` exposes ``PLUGIN``, a
+:class:`targets.contract.TargetPlugin` with every hook the rest of the program needs;
+nothing outside ``targets/`` names a target, it iterates :func:`plugins`. A target's
+provider SDK is imported only by its ``load`` hook, so previewing a Docker stack never
+pays for (or needs) pulumi_aws and friends.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from components.protocol import Target
+    from targets.contract import TargetPlugin
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,24 @@ TARGETS: dict[str, TargetInfo] = {
 }
 
 
+def plugin(name: str) -> TargetPlugin:
+    """A built target's plugin (``targets/<name>/__init__.py``'s ``PLUGIN``): every hook the program needs."""
+    if not TARGETS[name].built:
+        raise KeyError(f"target {name!r} is not built yet")
+    found = importlib.import_module(f"targets.{name}").PLUGIN
+    assert found.name == name, f"targets/{name} exposes the plugin of {found.name!r}"
+    return found
+
+
+def plugins() -> list[TargetPlugin]:
+    """Every built target's plugin, in registry order."""
+    return [plugin(name) for name, info in TARGETS.items() if info.built]
+
+
 def settings_models(name: str) -> tuple[type[BaseModel], type[BaseModel]]:
     """(target-wide settings model, per-pool settings model) for a built target."""
-    module = importlib.import_module(f"targets.{name}.settings")
-    return module.TARGET_SETTINGS, module.POOL_SETTINGS
+    found = plugin(name)
+    return found.target_settings, found.pool_settings
 
 
 def stack_requirements(name: str, profile: object, has_tls_settings: bool, target_settings: BaseModel) -> list[str]:
@@ -47,18 +64,14 @@ def stack_requirements(name: str, profile: object, has_tls_settings: bool, targe
 
     Each entry is ``"<config key>|<what to set>"``; the loader turns them into config errors.
     """
-    module = importlib.import_module(f"targets.{name}.settings")
-    check = getattr(module, "requirements", None)
-    return list(check(profile, has_tls_settings, target_settings)) if check else []
+    return list(plugin(name).requirements(profile, has_tls_settings, target_settings))
 
 
 def load_target(name: str) -> type[Target]:
     """Import a built target's implementation (and with it, its provider SDK)."""
-    module = importlib.import_module(f"targets.{name}.target")
-    return module.TARGET
+    return plugin(name).load()
 
 
 def render(name: str, resources: object, directory: object) -> list[object]:
     """Write what a target hands to its own tools (compose files, manifests) from recorded resources."""
-    module = importlib.import_module(f"targets.{name}.render")
-    return module.render(resources, directory)
+    return plugin(name).render(resources, directory)

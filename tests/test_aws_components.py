@@ -24,9 +24,10 @@ import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 
 from preview import runner
-from preview.mocks import MOCK_ACCOUNT, SECRET, PlatformMocks, Recorded, RecordingMonitor
+from preview.mocks import SECRET, PlatformMocks, Recorded, RecordingMonitor
 from preview.policies import evaluate
 from preview.runner import PreviewResult, run_program
+from targets.aws.mocks import MOCK_ACCOUNT
 from tests.conftest import Runner, reference_blueprint, shipped, stack_config, write_blueprint
 
 VPC = "aws:ec2/vpc:Vpc"

@@ -15,8 +15,9 @@ import pulumi
 import pytest
 
 from preview import runner
-from preview.mocks import MOCK_ACCOUNT, RecordingMonitor
+from preview.mocks import RecordingMonitor
 from preview.runner import PreviewResult
+from targets.aws.mocks import MOCK_ACCOUNT
 from tests.conftest import Runner, shipped, stack_config
 from tests.test_aws_components import CERT, PROD_AWS
 

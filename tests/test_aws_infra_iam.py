@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from preview.mocks import MOCK_ACCOUNT
 from preview.runner import PreviewResult, run_program
+from targets.aws.mocks import MOCK_ACCOUNT
 from tests.conftest import shipped, stack_config
 
 ROOT = Path(__file__).resolve().parent.parent

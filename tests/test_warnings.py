@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+
 import pytest
 
 from preview.markdown import render
 from preview.report import Report
-from stacks import target_checks
 from stacks.errors import Caveat
 from tests.conftest import Runner, shipped
 
 
 def test_a_target_caveat_is_logged_and_reported(run: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(
-        target_checks.CAVEATS, "docker", lambda path, *_: [Caveat("pools.gpu", f"runs without a GPU ({path})")]
+    docker = importlib.import_module("targets.docker")
+    monkeypatch.setattr(
+        docker,
+        "PLUGIN",
+        dataclasses.replace(
+            docker.PLUGIN, caveats=lambda path, *_: [Caveat("pools.gpu", f"runs without a GPU ({path})")]
+        ),
     )
     result = run("dev")
     assert len(result.warnings) == 1

@@ -1,0 +1,78 @@
+"""The target contract: every built target is one package whose ``PLUGIN`` fills every hook.
+
+Adding a target is its package plus its tests (docs/adding-a-target.md); this test fails when
+a built plugin leaves a hook empty, so the checklist does not have to be remembered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+import targets
+from targets import TARGETS, plugin, plugins
+from targets.contract import StatefulType, TargetPlugin
+
+BUILT = [name for name, info in TARGETS.items() if info.built]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_every_hook_is_set(name: str) -> None:
+    found = plugin(name)
+    assert isinstance(found, TargetPlugin)
+    assert found.name == name
+    for hook in dataclasses.fields(TargetPlugin):
+        value = getattr(found, hook.name)
+        assert value not in (None, "", (), {}), f"targets/{name}: the {hook.name} hook is empty"
+    assert issubclass(found.target_settings, BaseModel)
+    assert issubclass(found.pool_settings, BaseModel)
+    for hook in ("requirements", "check", "caveats", "load", "render", "gpu_devices", "mock_outputs", "mock_call"):
+        assert callable(getattr(found, hook)), hook
+    assert len(inspect.signature(found.check).parameters) == 6
+    assert len(inspect.signature(found.caveats).parameters) == 6
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_types_belong_to_the_plugins_providers(name: str) -> None:
+    """Stateful types and entry hints are the target's own: the preview dispatches on the provider."""
+    found = plugin(name)
+    for token, stateful in found.stateful_types.items():
+        assert found.owns(token), token
+        assert isinstance(stateful, StatefulType), token
+        assert stateful.replace_on, token
+    assert any(s.protect for s in found.stateful_types.values())
+    for token in found.entry_hints:
+        assert found.owns(token), token
+
+
+def test_providers_are_not_shared() -> None:
+    owners: dict[str, str] = {}
+    for found in plugins():
+        for provider in found.providers:
+            assert provider not in owners, f"{provider} is claimed by {owners.get(provider)} and {found.name}"
+            owners[provider] = found.name
+
+
+def test_every_target_package_is_registered() -> None:
+    """A package under targets/ with a PLUGIN is in the registry (and built), and vice versa."""
+    packages = {m.name for m in pkgutil.iter_modules(targets.__path__) if m.ispkg}
+    assert packages == set(BUILT)
+    for name in packages:
+        assert hasattr(importlib.import_module(f"targets.{name}"), "PLUGIN")
+
+
+def test_nothing_outside_targets_names_a_target() -> None:
+    """The program iterates the registry; only targets/ (and the self-contained policy pack) know the names."""
+    offenders = []
+    for folder in ("stacks", "preview", "components"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text()
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in BUILT if f'"{n}"' in text or f"targets.{n}" in text]
+    assert offenders == []
