@@ -35,6 +35,9 @@ from tests.docker_checks import edge_conf, env_of, is_carrier
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_OF = {"dev": "docker", "staging": "kubernetes", "prod": "aws"}
+# The targets the tests below have a branch for (the last branch of each is AWS's): a stack moved to
+# another target fails test_every_stack_target_has_expectations instead of running AWS's branch.
+COVERED = ("docker", "kubernetes", "aws")
 PAIRS = [
     ("bem", "dev"),
     ("bem", "prod"),
@@ -239,6 +242,10 @@ def test_component_counts_follow_the_blueprint(name: str, stack: str) -> None:
         "PixelStreaming": len(bp.get("pixel_streaming", {})),
     }
     assert {kind: count(result, COMPONENT + kind) for kind in expected} == expected
+
+
+def test_every_stack_target_has_expectations() -> None:
+    assert set(TARGET_OF.values()) <= set(COVERED)
 
 
 @pytest.mark.parametrize(("name", "stack"), PAIRS)

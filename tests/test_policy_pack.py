@@ -79,6 +79,26 @@ def test_shipped_pack_config_matches_the_rules(environment: Any) -> None:
     assert pack_config.load(environment) == pack_config.pack_config(environment)
 
 
+def test_shipped_target_tables_match_the_plugins() -> None:
+    """policy/rules/targets.py is generated from the target plugins (the pack cannot import them): no drift."""
+    assert pack_config.TARGETS_MODULE.read_text() == pack_config.targets_module(), "run python -m policy.pack_config"
+
+
+def test_every_built_target_has_a_rule_module_with_its_hooks() -> None:
+    """The pack's registry finds policy/rules/<target>.py for each built target, so no provider is skipped."""
+    from policy.rules.registry import HOOKS, TARGET_MODULES
+    from policy.rules.targets import STATEFUL_TYPES, TARGETS
+    from targets import plugins
+
+    assert list(TARGETS) == [p.name for p in plugins()]
+    assert [m.__name__ for m in TARGET_MODULES] == [f"policy.rules.{name}" for name in TARGETS]  # type: ignore[attr-defined]
+    for module in TARGET_MODULES:
+        assert all(hasattr(module, hook) for hook in HOOKS)
+        assert module.RULES
+    for found in plugins():
+        assert any(found.owns(token) for token in STATEFUL_TYPES), found.name
+
+
 def test_enforcement_by_environment() -> None:
     dev, staging, prod = (pack_config.pack_config(e) for e in ("dev", "staging", "prod"))
     security = [r for r in RULES if r.security and "prod" in r.environments]

@@ -23,10 +23,11 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policy.rules import aws, docker, kubernetes, stack
+from policy.rules import stack
 from policy.rules.base import Environment, Rule, Subject
+from policy.rules.registry import TARGET_MODULES
 
-RULES: list[Rule] = [*docker.RULES, *kubernetes.RULES, *aws.RULES, *stack.RULES]
+RULES: list[Rule] = [*(rule for module in TARGET_MODULES for rule in module.RULES), *stack.RULES]
 
 ENVIRONMENT_SCHEMA = PolicyConfigSchema(
     properties={"environment": {"type": "string", "enum": ["dev", "staging", "prod"], "default": "dev"}}

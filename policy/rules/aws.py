@@ -751,6 +751,20 @@ def rds_master_password(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]
                 )
 
 
+def env_pairs(subject: Subject) -> Iterator[tuple[str, object]]:
+    """(name, literal value) of every environment variable a task definition sets (the no-plaintext-secrets rule)."""
+    if subject.type == "aws:ecs/taskDefinition:TaskDefinition":
+        for container in as_list(json_value(subject.props.get("containerDefinitions"))):
+            for env in as_list(container.get("environment")):
+                yield str(env.get("name")), env.get("value")
+
+
+def regenerated(subjects: Sequence[Subject]) -> set[str]:
+    """Every stateful-typed AWS resource holds state."""
+    del subjects
+    return set()
+
+
 RULES: list[Rule] = [
     imdsv2,
     ebs_encrypted,

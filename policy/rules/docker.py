@@ -9,6 +9,7 @@ from policy.rules.base import Rule, Subject, as_list, get, resource_rule
 
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+VOLUME = "docker:index/volume:Volume"
 # Label the Docker target puts on a container whose ports are meant to be reachable from outside.
 PUBLIC_LABEL = "gpu-platform.public"
 
@@ -289,6 +290,20 @@ def pinned_image(subject: Subject) -> Iterator[str]:
     tag = last.split(":", 1)[1] if ":" in last else None
     if not _PINNED.match(name) or tag in (None, "latest"):
         yield f"image {name or '(unset)'} is not pinned to a version tag or digest"
+
+
+def env_pairs(subject: Subject) -> Iterator[tuple[str, object]]:
+    """(name, literal value) of every environment variable a container sets (the no-plaintext-secrets rule)."""
+    if subject.type == CONTAINER:
+        for entry in as_list(subject.props.get("envs")):
+            name, _, value = str(entry).partition("=")
+            yield name, value
+
+
+def regenerated(subjects: Sequence[Subject]) -> set[str]:
+    """Volumes of delivered files (``read_only_volumes``): regenerated from the program, not state."""
+    delivered = read_only_volumes(subjects)
+    return {s.urn for s in subjects if s.type == VOLUME and str(s.props.get("name")) in delivered}
 
 
 RULES: list[Rule] = [

@@ -16,7 +16,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from policy.rules.base import Rule, Subject, as_list, get, kubernetes_kind, pod_spec, resource_rule, stack_rule
+from policy.rules.base import (
+    Rule,
+    Subject,
+    as_list,
+    get,
+    kubernetes_kind,
+    pod_containers,
+    pod_spec,
+    resource_rule,
+    stack_rule,
+)
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
@@ -507,6 +517,21 @@ def networkpolicy_per_namespace(subjects: Sequence[Subject]) -> Iterator[tuple[s
             f"namespace {namespace}{used_by} has no NetworkPolicy; add a default-deny NetworkPolicy "
             "and allow only the traffic its workloads need",
         )
+
+
+def env_pairs(subject: Subject) -> Iterator[tuple[str, object]]:
+    """(name, literal value) of every environment variable a pod template sets (the no-plaintext-secrets rule)."""
+    if subject.type.startswith("kubernetes:"):
+        for container in pod_containers(pod_spec(subject)):
+            for env in as_list(container.get("env")):
+                if "value" in env:
+                    yield str(env.get("name")), env.get("value")
+
+
+def regenerated(subjects: Sequence[Subject]) -> set[str]:
+    """Every stateful-typed Kubernetes object holds state."""
+    del subjects
+    return set()
 
 
 RULES: list[Rule] = [

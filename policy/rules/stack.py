@@ -4,29 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from policy.rules.base import (
-    Rule,
-    Subject,
-    as_list,
-    json_value,
-    pod_containers,
-    pod_spec,
-    resource_rule,
-    secret_looking,
-    stack_rule,
-)
-from policy.rules.docker import read_only_volumes
-
-# Resources whose loss loses data: databases, volumes, claims.
-STATEFUL_TYPES = (
-    "docker:index/volume:Volume",
-    "kubernetes:core/v1:PersistentVolumeClaim",
-    "kubernetes:postgresql.cnpg.io/v1:Cluster",
-    "aws:rds/instance:Instance",
-    "aws:rds/cluster:Cluster",
-    "aws:ebs/volume:Volume",
-    "aws:efs/fileSystem:FileSystem",
-)
+from policy.rules.base import Rule, Subject, resource_rule, secret_looking, stack_rule
+from policy.rules.registry import TARGET_MODULES
+from policy.rules.targets import STATEFUL_TYPES
 
 
 @stack_rule(
@@ -37,9 +17,9 @@ STATEFUL_TYPES = (
     environments=("prod",),
 )
 def protect_stateful(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]:
-    delivered = read_only_volumes(subjects)  # Docker volumes of delivered files: regenerated, not state
+    regenerated = {urn for module in TARGET_MODULES for urn in module.regenerated(subjects)}
     for subject in subjects:
-        if subject.type == "docker:index/volume:Volume" and str(subject.props.get("name")) in delivered:
+        if subject.urn in regenerated:
             continue
         if subject.type in STATEFUL_TYPES and not subject.protect:
             yield subject.urn, f"{subject.type} {subject.name} holds state but is not protected"
@@ -47,20 +27,8 @@ def protect_stateful(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]:
 
 def _env_pairs(subject: Subject) -> Iterator[tuple[str, object]]:
     """(name, literal value) of every environment variable a resource sets, whatever the target."""
-    props = subject.props
-    if subject.type == "docker:index/container:Container":
-        for entry in as_list(props.get("envs")):
-            name, _, value = str(entry).partition("=")
-            yield name, value
-    elif subject.type.startswith("kubernetes:"):
-        for container in pod_containers(pod_spec(subject)):
-            for env in as_list(container.get("env")):
-                if "value" in env:
-                    yield str(env.get("name")), env.get("value")
-    elif subject.type == "aws:ecs/taskDefinition:TaskDefinition":
-        for container in as_list(json_value(props.get("containerDefinitions"))):
-            for env in as_list(container.get("environment")):
-                yield str(env.get("name")), env.get("value")
+    for module in TARGET_MODULES:
+        yield from module.env_pairs(subject)
 
 
 @resource_rule(

@@ -81,7 +81,7 @@ class Edge:
 
     def add(self, route: ResolvedRoute, health_path: str) -> None:
         """A route, and the HTTP path its target group checks (gRPC routes use grpc.health.v1)."""
-        # stacks/target_checks.py rejected public gRPC without a certificate before any resource.
+        # targets/aws/checks.py rejected public gRPC without a certificate before any resource.
         assert route.kind != "grpc" or self.tls, f"gRPC route {route.name} needs the HTTPS listener"
         self.routes.append(route)
         self.health_paths[route.name] = health_path

@@ -92,7 +92,7 @@ class Prepared:
 
 
 def _gpu_requirement(request: ServiceRequest) -> list[dict[str, Any]]:
-    """Whole GPUs as ``value``, a fraction below 1 reserving one (stacks/target_checks.py rejected what ECS cannot
+    """Whole GPUs as ``value``, a fraction below 1 reserving one (targets/aws/checks.py rejected what ECS cannot
     take)."""
     requirement = gpu_requirement(request.gpu)
     return [requirement] if requirement else []
@@ -161,7 +161,7 @@ class Services:
         uses_fargate = capacity_provider is None
         if uses_fargate:
             # On Fargate the task size is what is reserved and billed: the requests, rounded up to a valid pair
-            # (stacks/target_checks.py has rejected requests no Fargate task can hold).
+            # (targets/aws/checks.py has rejected requests no Fargate task can hold).
             size = task_size(request.cpu, request.memory_mib)
             assert size is not None, f"{name}: requests exceed the largest Fargate task"
             cpu, memory = size

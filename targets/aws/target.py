@@ -102,7 +102,7 @@ class AwsTarget:
     def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
         handle = request.pool.handle
         assert isinstance(handle, _PoolHandle), f"pool {request.pool.name} was not built by the AWS target"
-        # stacks/target_checks.py rejected GPU work on Fargate pools before any resource.
+        # targets/aws/checks.py rejected GPU work on Fargate pools before any resource.
         assert request.gpu <= 0 or handle.capacity_provider is not None, f"{request.name}: GPU work on Fargate"
         provider_name = handle.capacity_provider.name if handle.capacity_provider else None
         prepared = self.services.prepare(request, parent, provider_name)

@@ -7,7 +7,7 @@ a name over its limit only when ``pulumi up`` reaches that object, halfway
 through a deployment, so the stack refuses such a blueprint before any resource.
 
 The target knows the limits and the suffixes it appends (imported from here by
-``postgres.py``, so the check and the objects cannot drift); ``stacks/target_checks.py``
+``postgres.py``, so the check and the objects cannot drift); ``targets/kubernetes/checks.py``
 knows the blueprint and lists the names this module judges. Nothing here imports
 the SDK or the blueprint.
 """
