@@ -11,8 +11,11 @@ from components.protocol import Pool, PoolRequest, Target
 class GpuNode(Component):
     """One pool of capacity. ``gpus`` may be zero: CPU pools are GpuNodes without cards."""
 
-    def __init__(self, request: PoolRequest, target: Target, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(request.name, opts)
+    def __init__(
+        self, name: str, args: PoolRequest, target: Target, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, opts)
+        request = args
         self.pool: Pool = target.pool(request, parent=self)
         self.publish(
             {

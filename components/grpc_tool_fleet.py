@@ -8,7 +8,7 @@ with grpc.health.v1 checks where the target's edge supports them.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pulumi
 
@@ -21,20 +21,22 @@ def tool_env_name(tool: str) -> str:
     return "TOOL_" + tool.upper().replace("-", "_") + "_ADDR"
 
 
+@dataclass(frozen=True)
+class GrpcToolFleetArgs:
+    api: ServiceRequest
+    api_route: RouteOptions
+    tools: dict[str, ServiceRequest]
+    public_grpc: bool = False
+
+
 class GrpcToolFleet(Component):
     """``service`` for the API + one ``service`` per tool + ``route(http)`` (+ ``route(grpc)``)."""
 
     def __init__(
-        self,
-        name: str,
-        api: ServiceRequest,
-        api_route: RouteOptions,
-        tools: dict[str, ServiceRequest],
-        target: Target,
-        public_grpc: bool = False,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: GrpcToolFleetArgs, target: Target, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, opts)
+        api, api_route, tools, public_grpc = args.api, args.api_route, args.tools, args.public_grpc
         self.tools: dict[str, ServiceEndpoint] = {}
         self.tool_routes: dict[str, PublicEndpoint] = {}
         for tool_name, request in tools.items():

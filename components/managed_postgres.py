@@ -11,8 +11,11 @@ from components.protocol import DatabaseEndpoint, PostgresRequest, SecretRef, Ta
 class ManagedPostgres(Component):
     """``postgres``: a container with a volume, a CloudNativePG cluster or RDS, by target."""
 
-    def __init__(self, request: PostgresRequest, target: Target, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(request.name, opts)
+    def __init__(
+        self, name: str, args: PostgresRequest, target: Target, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(name, opts)
+        request = args
         self.database: DatabaseEndpoint = target.postgres(request, parent=self)
         self.publish(
             {

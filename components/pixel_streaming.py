@@ -26,12 +26,13 @@ from components.protocol import (
     Peer,
     Pool,
     PortRequest,
+    RouteOptions,
     ServiceEndpoint,
     ServiceRequest,
     Target,
 )
 from components.turn import TURN_CPU, TURN_LIMIT_CPU, TURN_LIMIT_MEMORY_MIB, TURN_MEMORY_MIB
-from components.websocket_gateway import WebSocketGateway
+from components.websocket_gateway import WebSocketGateway, WebSocketGatewayArgs
 
 # Peers the relay must never reach (RFC 1918, loopback, link-local, CGNAT, multicast).
 DENIED_PEERS = (
@@ -60,14 +61,12 @@ class TurnOptions:
 
 
 @dataclass(frozen=True)
-class SignallingOptions:
-    """The signalling server's WebSocket route."""
-
-    port: str
-    path: str
-    idle_timeout_s: int
-    sticky: bool
-    drain_s: int
+class PixelStreamingArgs:
+    streamer: ServiceRequest
+    signalling: ServiceRequest
+    signalling_route: RouteOptions  # the signalling server's WebSocket route
+    turn: TurnOptions
+    matchmaker: ServiceRequest | None = None
 
 
 def peer_range(cidr: str) -> str:
@@ -115,17 +114,10 @@ class PixelStreaming(Component):
     """Streamer ``service`` on a GPU pool + signalling WebSocketGateway + TURN ``service``."""
 
     def __init__(
-        self,
-        name: str,
-        streamer: ServiceRequest,
-        signalling: ServiceRequest,
-        signalling_route: SignallingOptions,
-        turn: TurnOptions,
-        target: Target,
-        matchmaker: ServiceRequest | None = None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: PixelStreamingArgs, target: Target, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(name, opts)
+        streamer, signalling, turn, matchmaker = args.streamer, args.signalling, args.turn, args.matchmaker
         secret = target.secret(self.child("turn-secret"), 48, parent=self)
         peer_ranges = target.workload_ranges(streamer.pool)
         self.turn: ServiceEndpoint = target.service(
@@ -140,13 +132,9 @@ class PixelStreaming(Component):
             secrets={**signalling.secrets, "TURN_SHARED_SECRET": secret},
         )
         self.signalling = WebSocketGateway(
-            signalling,
+            signalling.name,
+            WebSocketGatewayArgs(signalling, args.signalling_route),
             target,
-            port=signalling_route.port,
-            path=signalling_route.path,
-            idle_timeout_s=signalling_route.idle_timeout_s,
-            sticky=signalling_route.sticky,
-            drain_s=signalling_route.drain_s,
             opts=pulumi.ResourceOptions(parent=self),
         )
         signalling_port = signalling.ports[0].container_port if signalling.ports else 80

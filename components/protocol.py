@@ -10,7 +10,7 @@ stack config).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol
 
 import pulumi
@@ -182,70 +182,58 @@ class ServiceEndpoint:
         return Peer(self.name, tuple(sorted(set(self.ports.values()))))
 
 
-@dataclass(frozen=True)
-class RouteOptions:
-    """How a workload wants to be reached publicly (decided before the workload exists)."""
+@dataclass(frozen=True, kw_only=True)
+class RouteShape:
+    """What a route is, whatever stage it is at: the one place its fields live.
+
+    ``RouteOptions`` (before the workload exists), ``RouteRequest`` (bound to its service) and
+    ``ResolvedRoute`` (the port by number, as an edge needs it) add only what their stage knows.
+    """
 
     kind: RouteKind
-    port: str
     path: str = "/"
     idle_timeout_s: int = 60
     sticky: bool = False
     drain_s: int = 30
+
+    def shape(self) -> dict[str, Any]:
+        """The shape's fields, to carry them to the next stage."""
+        return {f.name: getattr(self, f.name) for f in fields(RouteShape)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteOptions(RouteShape):
+    """How a workload wants to be reached publicly (decided before the workload exists)."""
+
+    port: str
 
     def bind(self, name: str, service: ServiceEndpoint) -> RouteRequest:
         """The route request for ``service`` once it exists."""
-        return RouteRequest(
-            name=name,
-            kind=self.kind,
-            service=service,
-            port=self.port,
-            path=self.path,
-            idle_timeout_s=self.idle_timeout_s,
-            sticky=self.sticky,
-            drain_s=self.drain_s,
-        )
+        return RouteRequest(name=name, service=service, port=self.port, **self.shape())
 
 
-@dataclass(frozen=True)
-class RouteRequest:
+@dataclass(frozen=True, kw_only=True)
+class RouteRequest(RouteShape):
     """Public entry to a service: HTTP, WebSocket (long idle timeout, affinity) or gRPC."""
 
     name: str
-    kind: RouteKind
     service: ServiceEndpoint
     port: str
-    path: str = "/"
-    idle_timeout_s: int = 60
-    sticky: bool = False
-    drain_s: int = 30
 
     def resolve(self) -> ResolvedRoute:
         """The route with its service's name and port number filled in."""
         return ResolvedRoute(
-            name=self.name,
-            kind=self.kind,
-            service=self.service.name,
-            port=self.service.ports[self.port],
-            path=self.path,
-            idle_timeout_s=self.idle_timeout_s,
-            sticky=self.sticky,
-            drain_s=self.drain_s,
+            name=self.name, service=self.service.name, port=self.service.ports[self.port], **self.shape()
         )
 
 
-@dataclass(frozen=True)
-class ResolvedRoute:
+@dataclass(frozen=True, kw_only=True)
+class ResolvedRoute(RouteShape):
     """A route as an edge (nginx, Gateway, ALB) needs it: the service by name and the port by number."""
 
     name: str
-    kind: RouteKind
     service: str
     port: int
-    path: str
-    idle_timeout_s: int
-    sticky: bool
-    drain_s: int
 
 
 @dataclass(frozen=True)
@@ -254,6 +242,17 @@ class PublicEndpoint:
 
     name: str
     url: pulumi.Output[str]
+
+
+# What every target caps Postgres at: its requests, and at least 1 cpu and 1 GiB (the placement's
+# overcommit report counts the same, stacks/workloads.py).
+POSTGRES_MIN_LIMIT_CPU = 1.0
+POSTGRES_MIN_LIMIT_MEMORY_MIB = 1024
+
+
+def postgres_limits(cpu: float, memory_mib: int) -> tuple[float, int]:
+    """(cpu, memory MiB) a Postgres server with these requests is limited to."""
+    return max(cpu, POSTGRES_MIN_LIMIT_CPU), max(memory_mib, POSTGRES_MIN_LIMIT_MEMORY_MIB)
 
 
 @dataclass(frozen=True)
@@ -274,6 +273,14 @@ class PostgresRequest:
     read_replicas: int
     multi_az: bool
     protect: bool
+
+    @property
+    def limit_cpu(self) -> float:
+        return postgres_limits(self.cpu, self.memory_mib)[0]
+
+    @property
+    def limit_memory_mib(self) -> int:
+        return postgres_limits(self.cpu, self.memory_mib)[1]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components import GpuNode, GrpcToolFleet, ManagedPostgres, PixelStreaming, Service, WebSocketGateway
-from components.pixel_streaming import SignallingOptions, TurnOptions
+from components.grpc_tool_fleet import GrpcToolFleetArgs
+from components.pixel_streaming import PixelStreamingArgs, TurnOptions
 from components.protocol import (
     AutoscaleRequest,
     DatabaseEndpoint,
@@ -32,6 +33,8 @@ from components.protocol import (
     TargetContext,
     VolumeRequest,
 )
+from components.service import ServiceArgs
+from components.websocket_gateway import WebSocketGatewayArgs
 from stacks.loader import StackSpec
 from stacks.spec import GrpcToolSpec, HealthCheck, PortSpec, Resources, ServiceSpec, Volume
 from targets import load_target, plugin
@@ -115,6 +118,7 @@ class Builder:
         blueprint = self.spec.blueprint
         for name, pool in blueprint.pools.items():
             self.built.pools[name] = GpuNode(
+                name,
                 PoolRequest(
                     name=name,
                     cpu=pool.cpu,
@@ -262,6 +266,7 @@ class Builder:
         profile = self.spec.profile
         replicas = spec.read_replicas if spec.read_replicas is not None else profile.read_replicas
         return ManagedPostgres(
+            name,
             PostgresRequest(
                 name=name,
                 version=spec.version,
@@ -286,22 +291,22 @@ class Builder:
         route = None
         if spec.route is not None:
             route = RouteOptions(kind="http", port=spec.route.port, path=spec.route.path)
-        service = Service(self.service_request(name, f"services.{name}", spec), self.target, route=route)
+        service = Service(name, ServiceArgs(self.service_request(name, f"services.{name}", spec), route), self.target)
         self.built.services[name] = service
         self.built.endpoints[name] = service.endpoint
 
     def _gateway(self, name: str) -> None:
         spec = self.spec.blueprint.websocket_gateways[name]
         request = self.service_request(name, f"websocket_gateways.{name}.service", spec.service)
-        gateway = WebSocketGateway(
-            request,
-            self.target,
+        route = RouteOptions(
+            kind="websocket",
             port=spec.service.ports[0].name,
             path=spec.path,
             idle_timeout_s=spec.idle_timeout_s,
             sticky=spec.sticky,
             drain_s=spec.drain_s,
         )
+        gateway = WebSocketGateway(name, WebSocketGatewayArgs(request, route), self.target)
         self.built.gateways[name] = gateway
         self.built.endpoints[name] = gateway.endpoint
 
@@ -311,11 +316,13 @@ class Builder:
         api = self.service_request(f"{name}-api", f"grpc_tool_fleets.{name}.api", spec.api)
         fleet = GrpcToolFleet(
             name,
-            api=api,
-            api_route=RouteOptions(kind="http", port=spec.api.route.port, path=spec.api.route.path),
-            tools={t: self._tool_request(name, t, tool) for t, tool in spec.tools.items()},
-            target=self.target,
-            public_grpc=spec.public_grpc,
+            GrpcToolFleetArgs(
+                api=api,
+                api_route=RouteOptions(kind="http", port=spec.api.route.port, path=spec.api.route.path),
+                tools={t: self._tool_request(name, t, tool) for t, tool in spec.tools.items()},
+                public_grpc=spec.public_grpc,
+            ),
+            self.target,
         )
         self.built.fleets[name] = fleet
         self.built.endpoints[name] = fleet.api
@@ -329,26 +336,29 @@ class Builder:
             matchmaker = self.service_request(f"{name}-matchmaker", f"{key}.matchmaker", spec.matchmaker)
         streaming = PixelStreaming(
             name,
-            streamer=self.service_request(f"{name}-streamer", f"{key}.streamer", spec.streamer),
-            signalling=signalling,
-            signalling_route=SignallingOptions(
-                port=spec.signalling.service.ports[0].name,
-                path=spec.signalling.path,
-                idle_timeout_s=spec.signalling.idle_timeout_s,
-                sticky=spec.signalling.sticky,
-                drain_s=spec.signalling.drain_s,
+            PixelStreamingArgs(
+                streamer=self.service_request(f"{name}-streamer", f"{key}.streamer", spec.streamer),
+                signalling=signalling,
+                signalling_route=RouteOptions(
+                    kind="websocket",
+                    port=spec.signalling.service.ports[0].name,
+                    path=spec.signalling.path,
+                    idle_timeout_s=spec.signalling.idle_timeout_s,
+                    sticky=spec.signalling.sticky,
+                    drain_s=spec.signalling.drain_s,
+                ),
+                turn=TurnOptions(
+                    image=spec.turn.image,
+                    listening_port=spec.turn.listening_port,
+                    relay_min_port=spec.turn.relay_min_port,
+                    relay_max_port=spec.turn.relay_max_port,
+                    pool=self._pool(f"{key}.turn"),
+                    realm=self.spec.settings.domain or f"{self.spec.stack}.gpu-platform.local",
+                    public=self.spec.profile.name != "dev",
+                ),
+                matchmaker=matchmaker,
             ),
-            turn=TurnOptions(
-                image=spec.turn.image,
-                listening_port=spec.turn.listening_port,
-                relay_min_port=spec.turn.relay_min_port,
-                relay_max_port=spec.turn.relay_max_port,
-                pool=self._pool(f"{key}.turn"),
-                realm=self.spec.settings.domain or f"{self.spec.stack}.gpu-platform.local",
-                public=self.spec.profile.name != "dev",
-            ),
-            target=self.target,
-            matchmaker=matchmaker,
+            self.target,
         )
         self.built.streaming[name] = streaming
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.protocol import postgres_limits
 from components.turn import TURN_CPU, TURN_LIMIT_CPU, TURN_LIMIT_MEMORY_MIB, TURN_MEMORY_MIB
 from stacks.spec import Blueprint, PortSpec, Resources, ServiceSpec
 
@@ -53,13 +54,13 @@ def workloads(blueprint: Blueprint) -> list[Workload]:
     for name, gateway in blueprint.websocket_gateways.items():
         found.append(_from_service(f"websocket_gateways.{name}.service", name, gateway.service))
     for name, database in blueprint.databases.items():
+        limit_cpu, limit_memory = postgres_limits(database.requests.cpu, database.requests.memory)
         found.append(
             Workload(
                 key=f"databases.{name}",
                 name=name,
                 requests=database.requests,
-                # What the targets cap Postgres at: its requests, and at least 1 cpu and 1 GiB.
-                limits=Resources(cpu=max(database.requests.cpu, 1.0), memory=max(database.requests.memory, 1024)),
+                limits=Resources(cpu=limit_cpu, memory=limit_memory),
                 replicas=1,
                 pool=database.pool,
                 architectures=("amd64", "arm64"),

@@ -62,7 +62,15 @@ def test_generated_edge_config_passes_nginx_t(run: Runner, tmp_path: Path, envir
 
 
 def _route(name: str, service: str, kind: str = "http") -> ResolvedRoute:
-    return ResolvedRoute(name, kind, service, 8000, f"/{name}/", 60, kind == "websocket", 0)  # pyright: ignore[reportArgumentType]
+    return ResolvedRoute(
+        name=name,
+        kind=kind,  # pyright: ignore[reportArgumentType]
+        service=service,
+        port=8000,
+        path=f"/{name}/",
+        sticky=kind == "websocket",
+        drain_s=0,
+    )
 
 
 def test_peers_on_other_engines_keep_static_upstreams() -> None:

@@ -272,8 +272,8 @@ class DockerTarget:
                 secret_files={"postgres_password": password},
                 cpu=request.cpu,
                 memory_mib=request.memory_mib,
-                limit_cpu=max(request.cpu, 1.0),
-                limit_memory_mib=max(request.memory_mib, 1024),
+                limit_cpu=request.limit_cpu,
+                limit_memory_mib=request.limit_memory_mib,
                 health=HealthRequest(
                     kind="command",
                     port=5432,
