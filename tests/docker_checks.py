@@ -8,8 +8,9 @@ from preview.mocks import Recorded
 from preview.runner import PreviewResult
 from targets.docker.delivery import CARRIER_LABEL
 from targets.docker.render import carriers
+from tests.tokens import DOCKER_CONTAINER
 
-CONTAINER = "docker:index/container:Container"
+CONTAINER = DOCKER_CONTAINER
 
 
 def is_carrier(box: Recorded) -> bool:

@@ -6,8 +6,9 @@ import json
 
 from preview.runner import PreviewResult
 from tests.conftest import Runner
+from tests.tokens import AWS_ECS_SERVICE
 
-SERVICE = "aws:ecs/service:Service"
+SERVICE = AWS_ECS_SERVICE
 
 
 def _strategies(result: PreviewResult) -> dict[str, set[str]]:

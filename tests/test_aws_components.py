@@ -29,53 +29,98 @@ from preview.policies import evaluate
 from preview.runner import PreviewResult, run_program
 from targets.aws.mocks import MOCK_ACCOUNT
 from tests.conftest import Runner, reference_blueprint, shipped, stack_config, write_blueprint
+from tests.tokens import (
+    AWS_APPAUTOSCALING_POLICY,
+    AWS_APPAUTOSCALING_TARGET,
+    AWS_AUTOSCALING_GROUP,
+    AWS_AUTOSCALING_SCHEDULE,
+    AWS_CLOUDWATCH_LOG_GROUP,
+    AWS_CLOUDWATCH_METRIC_ALARM,
+    AWS_EC2_DEFAULT_SECURITY_GROUP,
+    AWS_EC2_LAUNCH_TEMPLATE,
+    AWS_EC2_NAT_GATEWAY,
+    AWS_EC2_ROUTE_TABLE,
+    AWS_EC2_SECURITY_GROUP,
+    AWS_EC2_SUBNET,
+    AWS_EC2_VPC,
+    AWS_ECS_CAPACITY_PROVIDER,
+    AWS_ECS_CLUSTER,
+    AWS_ECS_CLUSTER_CAPACITY_PROVIDERS,
+    AWS_ECS_SERVICE,
+    AWS_ECS_TASK_DEFINITION,
+    AWS_IAM_INSTANCE_PROFILE,
+    AWS_IAM_ROLE,
+    AWS_IAM_ROLE_POLICY,
+    AWS_IAM_ROLE_POLICY_ATTACHMENT,
+    AWS_INDEX_GET_AVAILABILITY_ZONES,
+    AWS_KMS_KEY,
+    AWS_LB_LISTENER,
+    AWS_LB_LISTENER_RULE,
+    AWS_LB_LOAD_BALANCER,
+    AWS_LB_TARGET_GROUP,
+    AWS_RDS_INSTANCE,
+    AWS_RDS_PARAMETER_GROUP,
+    AWS_RDS_SUBNET_GROUP,
+    AWS_S3_BUCKET,
+    AWS_S3_BUCKET_POLICY,
+    AWS_S3_BUCKET_PUBLIC_ACCESS_BLOCK,
+    AWS_S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION,
+    AWS_SECRETSMANAGER_SECRET,
+    AWS_SECRETSMANAGER_SECRET_VERSION,
+    AWS_SERVICEDISCOVERY_HTTP_NAMESPACE,
+    AWS_SSM_GET_PARAMETER,
+    AWS_VPC_SECURITY_GROUP_EGRESS_RULE,
+    AWS_VPC_SECURITY_GROUP_INGRESS_RULE,
+    AWS_WAFV2_WEB_ACL,
+    AWS_WAFV2_WEB_ACL_ASSOCIATION,
+)
 
-VPC = "aws:ec2/vpc:Vpc"
-SUBNET = "aws:ec2/subnet:Subnet"
-NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
-ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-KMS_KEY = "aws:kms/key:Key"
-CLUSTER = "aws:ecs/cluster:Cluster"
-CLUSTER_CAPACITY = "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders"
-CAPACITY_PROVIDER = "aws:ecs/capacityProvider:CapacityProvider"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-ECS_SERVICE = "aws:ecs/service:Service"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-ROLE = "aws:iam/role:Role"
-ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
-SECRET_TYPE = "aws:secretsmanager/secret:Secret"
-SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
-SCALING_TARGET = "aws:appautoscaling/target:Target"
-SCALING_POLICY = "aws:appautoscaling/policy:Policy"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-ASG = "aws:autoscaling/group:Group"
-SCHEDULE = "aws:autoscaling/schedule:Schedule"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
-LISTENER = "aws:lb/listener:Listener"
-LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-WEB_ACL = "aws:wafv2/webAcl:WebAcl"
-WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
-BUCKET = "aws:s3/bucket:Bucket"
-BUCKET_PUBLIC_ACCESS = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-RDS_INSTANCE = "aws:rds/instance:Instance"
-PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
-DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+VPC = AWS_EC2_VPC
+SUBNET = AWS_EC2_SUBNET
+NAT_GATEWAY = AWS_EC2_NAT_GATEWAY
+ROUTE_TABLE = AWS_EC2_ROUTE_TABLE
+DEFAULT_SG = AWS_EC2_DEFAULT_SECURITY_GROUP
+SECURITY_GROUP = AWS_EC2_SECURITY_GROUP
+INGRESS = AWS_VPC_SECURITY_GROUP_INGRESS_RULE
+EGRESS = AWS_VPC_SECURITY_GROUP_EGRESS_RULE
+KMS_KEY = AWS_KMS_KEY
+CLUSTER = AWS_ECS_CLUSTER
+CLUSTER_CAPACITY = AWS_ECS_CLUSTER_CAPACITY_PROVIDERS
+CAPACITY_PROVIDER = AWS_ECS_CAPACITY_PROVIDER
+TASK_DEFINITION = AWS_ECS_TASK_DEFINITION
+ECS_SERVICE = AWS_ECS_SERVICE
+LOG_GROUP = AWS_CLOUDWATCH_LOG_GROUP
+ALARM = AWS_CLOUDWATCH_METRIC_ALARM
+ROLE = AWS_IAM_ROLE
+ROLE_POLICY = AWS_IAM_ROLE_POLICY
+POLICY_ATTACHMENT = AWS_IAM_ROLE_POLICY_ATTACHMENT
+INSTANCE_PROFILE = AWS_IAM_INSTANCE_PROFILE
+SECRET_TYPE = AWS_SECRETSMANAGER_SECRET
+SECRET_VERSION = AWS_SECRETSMANAGER_SECRET_VERSION
+SCALING_TARGET = AWS_APPAUTOSCALING_TARGET
+SCALING_POLICY = AWS_APPAUTOSCALING_POLICY
+LAUNCH_TEMPLATE = AWS_EC2_LAUNCH_TEMPLATE
+ASG = AWS_AUTOSCALING_GROUP
+SCHEDULE = AWS_AUTOSCALING_SCHEDULE
+LOAD_BALANCER = AWS_LB_LOAD_BALANCER
+LISTENER = AWS_LB_LISTENER
+LISTENER_RULE = AWS_LB_LISTENER_RULE
+TARGET_GROUP = AWS_LB_TARGET_GROUP
+WEB_ACL = AWS_WAFV2_WEB_ACL
+WEB_ACL_ASSOCIATION = AWS_WAFV2_WEB_ACL_ASSOCIATION
+BUCKET = AWS_S3_BUCKET
+BUCKET_PUBLIC_ACCESS = AWS_S3_BUCKET_PUBLIC_ACCESS_BLOCK
+BUCKET_ENCRYPTION = AWS_S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION
+BUCKET_POLICY = AWS_S3_BUCKET_POLICY
+RDS_INSTANCE = AWS_RDS_INSTANCE
+PARAMETER_GROUP = AWS_RDS_PARAMETER_GROUP
+DB_SUBNET_GROUP = AWS_RDS_SUBNET_GROUP
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 AWS_PROVIDER = "pulumi:providers:aws"
 COMPONENT = "gpu-platform:components:"
 
-AZ_LOOKUP = "aws:index/getAvailabilityZones:getAvailabilityZones"
-SSM_PARAMETER = "aws:ssm/getParameter:getParameter"
+AZ_LOOKUP = AWS_INDEX_GET_AVAILABILITY_ZONES
+SSM_PARAMETER = AWS_SSM_GET_PARAMETER
 
 STACK = "prod"
 DOMAIN = "units.example.org"
@@ -232,12 +277,12 @@ def statement(document: dict[str, Any], sid: str) -> dict[str, Any]:
 
 def rds_secret_arn(result: PreviewResult, database: str) -> str:
     """The ARN of the secret holding ``database``'s generated master credentials."""
-    return arn_of(one(result, "aws:secretsmanager/secret:Secret", f"{database}-credentials"))
+    return arn_of(one(result, AWS_SECRETSMANAGER_SECRET, f"{database}-credentials"))
 
 
 def db_password_ref(result: PreviewResult, database: str) -> str:
     """What consumers of ``database`` get: the credentials secret's password, pinned to its current version."""
-    version = one(result, "aws:secretsmanager/secretVersion:SecretVersion", f"{database}-credentials-value")
+    version = one(result, AWS_SECRETSMANAGER_SECRET_VERSION, f"{database}-credentials-value")
     _, outputs = _MOCKS.new_resource(MockResourceArgs(version.type, version.name, version.unmasked_inputs))
     return f"{rds_secret_arn(result, database)}:password::{outputs['versionId']}"
 
@@ -504,7 +549,7 @@ class TestFargateService:
     def test_service_connect_names_the_service(self, result: PreviewResult) -> None:
         connect = ecs_service(result, "web").inputs["serviceConnectConfiguration"]
         assert connect["enabled"] is True
-        (namespace,) = result.of_type("aws:servicediscovery/httpNamespace:HttpNamespace")
+        (namespace,) = result.of_type(AWS_SERVICEDISCOVERY_HTTP_NAMESPACE)
         assert connect["namespace"] == arn_of(namespace)
         (entry,) = connect["services"]
         assert entry["portName"] == "http"

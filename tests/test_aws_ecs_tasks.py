@@ -31,9 +31,10 @@ from tests.test_aws_components import (
     run_blueprint,
     statement,
 )
+from tests.tokens import AWS_APPAUTOSCALING_SCHEDULED_ACTION, AWS_APPAUTOSCALING_TARGET
 
-SCHEDULED_ACTION = "aws:appautoscaling/scheduledAction:ScheduledAction"
-SCALING_TARGET = "aws:appautoscaling/target:Target"
+SCHEDULED_ACTION = AWS_APPAUTOSCALING_SCHEDULED_ACTION
+SCALING_TARGET = AWS_APPAUTOSCALING_TARGET
 HALF: dict[str, Any] = {
     "image": "ghcr.io/example/infer:1.0.0",
     "health": {"kind": "command", "command": ["true"]},

@@ -22,12 +22,18 @@ from preview.runner import PreviewResult
 from tests.conftest import Runner, shipped
 from tests.policy_harness import Res, stack_violations
 from tests.test_aws_components import PROD_AWS
+from tests.tokens import (
+    AWS_ECS_TASK_DEFINITION,
+    AWS_RDS_INSTANCE,
+    AWS_SECRETSMANAGER_SECRET,
+    AWS_SECRETSMANAGER_SECRET_VERSION,
+)
 
-RDS = "aws:rds/instance:Instance"
+RDS = AWS_RDS_INSTANCE
 PASSWORD = "random:index/randomPassword:RandomPassword"
-SECRET = "aws:secretsmanager/secret:Secret"
-SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+SECRET = AWS_SECRETSMANAGER_SECRET
+SECRET_VERSION = AWS_SECRETSMANAGER_SECRET_VERSION
+TASK_DEFINITION = AWS_ECS_TASK_DEFINITION
 RULE = "gpu-platform-aws-rds-master-password"
 _MOCKS = PlatformMocks()
 

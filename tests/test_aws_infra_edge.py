@@ -9,14 +9,23 @@ import pytest
 
 from preview.runner import PreviewResult
 from tests.conftest import shipped
+from tests.tokens import (
+    AWS_CLOUDWATCH_LOG_GROUP,
+    AWS_LB_LOAD_BALANCER,
+    AWS_S3_BUCKET,
+    AWS_S3_BUCKET_POLICY,
+    AWS_S3_BUCKET_VERSIONING,
+    AWS_WAFV2_WEB_ACL,
+    AWS_WAFV2_WEB_ACL_LOGGING_CONFIGURATION,
+)
 
-ALB = "aws:lb/loadBalancer:LoadBalancer"
-BUCKET = "aws:s3/bucket:Bucket"
-BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-WEB_ACL = "aws:wafv2/webAcl:WebAcl"
-WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ALB = AWS_LB_LOAD_BALANCER
+BUCKET = AWS_S3_BUCKET
+BUCKET_POLICY = AWS_S3_BUCKET_POLICY
+VERSIONING = AWS_S3_BUCKET_VERSIONING
+WEB_ACL = AWS_WAFV2_WEB_ACL
+WAF_LOGGING = AWS_WAFV2_WEB_ACL_LOGGING_CONFIGURATION
+LOG_GROUP = AWS_CLOUDWATCH_LOG_GROUP
 
 
 @pytest.fixture(scope="module")

@@ -20,17 +20,29 @@ from preview.runner import PreviewResult
 from targets.aws.mocks import MOCK_ACCOUNT
 from tests.conftest import Runner, shipped, stack_config
 from tests.test_aws_components import CERT, PROD_AWS
+from tests.tokens import (
+    AWS_AUTOSCALING_GROUP,
+    AWS_CLOUDWATCH_LOG_GROUP,
+    AWS_EC2_FLOW_LOG,
+    AWS_EC2_SUBNET,
+    AWS_IAM_ROLE,
+    AWS_IAM_SERVICE_LINKED_ROLE,
+    AWS_KMS_KEY,
+    AWS_RDS_INSTANCE,
+    AWS_S3_BUCKET,
+    AWS_SECRETSMANAGER_SECRET,
+)
 
-KMS_KEY = "aws:kms/key:Key"
-SLR = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
-ASG = "aws:autoscaling/group:Group"
-SUBNET = "aws:ec2/subnet:Subnet"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-ROLE = "aws:iam/role:Role"
-RDS = "aws:rds/instance:Instance"
-BUCKET = "aws:s3/bucket:Bucket"
-SECRET = "aws:secretsmanager/secret:Secret"
+KMS_KEY = AWS_KMS_KEY
+SLR = AWS_IAM_SERVICE_LINKED_ROLE
+ASG = AWS_AUTOSCALING_GROUP
+SUBNET = AWS_EC2_SUBNET
+FLOW_LOG = AWS_EC2_FLOW_LOG
+LOG_GROUP = AWS_CLOUDWATCH_LOG_GROUP
+ROLE = AWS_IAM_ROLE
+RDS = AWS_RDS_INSTANCE
+BUCKET = AWS_S3_BUCKET
+SECRET = AWS_SECRETSMANAGER_SECRET
 DEFAULT_AUTOSCALING_ROLE = 'role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"'
 
 

@@ -27,20 +27,31 @@ import pytest
 from preview.runner import PreviewResult, run_program
 from targets.aws.mocks import MOCK_ACCOUNT
 from tests.conftest import shipped, stack_config
+from tests.tokens import (
+    AWS_CLOUDWATCH_LOG_RESOURCE_POLICY,
+    AWS_IAM_POLICY,
+    AWS_IAM_ROLE,
+    AWS_IAM_ROLE_POLICY,
+    AWS_IAM_ROLE_POLICY_ATTACHMENT,
+    AWS_KMS_KEY,
+    AWS_KMS_KEY_POLICY,
+    AWS_S3_BUCKET_POLICY,
+    AWS_SECRETSMANAGER_SECRET_POLICY,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PARLIAMENT_PYTHON = ROOT / ".venv-scanners" / "bin" / "python"
 
 # (resource type token, input holding a policy document)
 POLICY_INPUTS = (
-    ("aws:iam/role:Role", "assumeRolePolicy"),
-    ("aws:iam/rolePolicy:RolePolicy", "policy"),
-    ("aws:iam/policy:Policy", "policy"),
-    ("aws:s3/bucketPolicy:BucketPolicy", "policy"),
-    ("aws:kms/key:Key", "policy"),
-    ("aws:kms/keyPolicy:KeyPolicy", "policy"),
-    ("aws:secretsmanager/secretPolicy:SecretPolicy", "policy"),
-    ("aws:cloudwatch/logResourcePolicy:LogResourcePolicy", "policyDocument"),
+    (AWS_IAM_ROLE, "assumeRolePolicy"),
+    (AWS_IAM_ROLE_POLICY, "policy"),
+    (AWS_IAM_POLICY, "policy"),
+    (AWS_S3_BUCKET_POLICY, "policy"),
+    (AWS_KMS_KEY, "policy"),
+    (AWS_KMS_KEY_POLICY, "policy"),
+    (AWS_SECRETSMANAGER_SECRET_POLICY, "policy"),
+    (AWS_CLOUDWATCH_LOG_RESOURCE_POLICY, "policyDocument"),
 )
 # Managed policies parliament cannot fetch: the only ones we attach, and why.
 MANAGED_POLICIES = {
@@ -172,7 +183,7 @@ def test_only_known_managed_policies_are_attached(blueprint: str | None) -> None
     attached = {
         str(r.inputs.get("policyArn"))
         for r in aws_result(blueprint).resources
-        if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+        if r.type == AWS_IAM_ROLE_POLICY_ATTACHMENT
     }
     assert attached <= set(MANAGED_POLICIES), attached - set(MANAGED_POLICIES)
 

@@ -33,6 +33,24 @@ from stacks.profiles import PROFILES
 from stacks.units import format_mib, parse_cpu, parse_memory_mib
 from tests.conftest import ROOT, Runner, stack_config, write_blueprint
 from tests.docker_checks import containers, is_carrier
+from tests.tokens import (
+    DOCKER_CONTAINER,
+    DOCKER_NETWORK,
+    DOCKER_REMOTE_IMAGE,
+    DOCKER_VOLUME,
+    K8S_CONFIG_MAP,
+    K8S_CRON_JOB,
+    K8S_DEPLOYMENT,
+    K8S_HORIZONTAL_POD_AUTOSCALER,
+    K8S_HTTP_ROUTE,
+    K8S_NETWORK_POLICY,
+    K8S_PERSISTENT_VOLUME_CLAIM,
+    K8S_POD_DISRUPTION_BUDGET,
+    K8S_SECRET,
+    K8S_SERVICE,
+    K8S_SERVICE_ACCOUNT,
+    K8S_STATEFUL_SET,
+)
 
 BLUEPRINT_PATH = ROOT / "blueprints" / "bev.yaml"
 
@@ -147,13 +165,12 @@ def test_every_pair_target_has_expectations() -> None:
     assert set(PAIRS) <= set(COVERED)
 
 
-CONTAINER = "docker:index/container:Container"
+CONTAINER = DOCKER_CONTAINER
 DOCKER_PROVIDER = "pulumi:providers:docker"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
-K8S_SERVICE = "kubernetes:core/v1:Service"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+REMOTE_IMAGE = DOCKER_REMOTE_IMAGE
+DEPLOYMENT = K8S_DEPLOYMENT
+STATEFUL_SET = K8S_STATEFUL_SET
+CONFIG_MAP = K8S_CONFIG_MAP
 GPU = "nvidia.com/gpu"
 
 
@@ -348,10 +365,10 @@ def expected_counts(pair: Pair) -> dict[str, int]:
     if pair.target == "docker":
         counts |= {
             DOCKER_PROVIDER: len(POOLS),
-            "docker:index/network:Network": len({p["targets"]["docker"]["host"] for p in POOLS.values()}),
+            DOCKER_NETWORK: len({p["targets"]["docker"]["host"] for p in POOLS.values()}),
             CONTAINER: sum(replicas(s) for s in SERVICES.values()) + dbs * (1 + backups) + bool(routes),
             REMOTE_IMAGE: len(SERVICES) + dbs * (1 + backups) + bool(routes),
-            "docker:index/volume:Volume": volumes + dbs * (1 + backups),
+            DOCKER_VOLUME: volumes + dbs * (1 + backups),
             "gpu-platform:docker:Edge": int(bool(routes)),
         }
     else:
@@ -361,17 +378,15 @@ def expected_counts(pair: Pair) -> dict[str, int]:
             DEPLOYMENT: len(SERVICES) - len(with_volumes()),
             STATEFUL_SET: len(with_volumes()) + dbs,  # cnpg is off in Pulumi.staging.yaml
             K8S_SERVICE: len([s for s in SERVICES.values() if s.get("ports")]) + dbs,
-            "kubernetes:core/v1:ServiceAccount": len(SERVICES) + dbs * (1 + backups),
-            "kubernetes:core/v1:PersistentVolumeClaim": volumes + dbs * (1 + backups),
-            "kubernetes:batch/v1:CronJob": dbs * backups,
-            "kubernetes:core/v1:Secret": dbs * (1 + backups) + len(db_users),
-            "kubernetes:networking.k8s.io/v1:NetworkPolicy": 2 + len(SERVICES) + dbs * (1 + backups),
-            "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute": len(routes) + (profile.tls != "off"),
+            K8S_SERVICE_ACCOUNT: len(SERVICES) + dbs * (1 + backups),
+            K8S_PERSISTENT_VOLUME_CLAIM: volumes + dbs * (1 + backups),
+            K8S_CRON_JOB: dbs * backups,
+            K8S_SECRET: dbs * (1 + backups) + len(db_users),
+            K8S_NETWORK_POLICY: 2 + len(SERVICES) + dbs * (1 + backups),
+            K8S_HTTP_ROUTE: len(routes) + (profile.tls != "off"),
             CONFIG_MAP: len([p for p in POOLS.values() if p.get("gpus")]),
-            "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": len(
-                [s for s in SERVICES.values() if "autoscale" in s]
-            ),
-            "kubernetes:policy/v1:PodDisruptionBudget": len([s for s in SERVICES.values() if replicas(s) > 1]),
+            K8S_HORIZONTAL_POD_AUTOSCALER: len([s for s in SERVICES.values() if "autoscale" in s]),
+            K8S_POD_DISRUPTION_BUDGET: len([s for s in SERVICES.values() if replicas(s) > 1]),
         }
     return counts
 

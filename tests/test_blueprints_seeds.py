@@ -32,6 +32,28 @@ from preview.runner import PreviewResult, run_program
 from stacks.units import parse_memory_mib
 from tests.conftest import stack_config
 from tests.docker_checks import edge_conf, env_of, is_carrier
+from tests.tokens import (
+    AWS_APPAUTOSCALING_TARGET,
+    AWS_AUTOSCALING_GROUP,
+    AWS_ECS_CAPACITY_PROVIDER,
+    AWS_ECS_SERVICE,
+    AWS_ECS_TASK_DEFINITION,
+    AWS_EFS_FILE_SYSTEM,
+    AWS_LB_TARGET_GROUP,
+    AWS_RDS_INSTANCE,
+    DOCKER_CONTAINER,
+    DOCKER_REMOTE_IMAGE,
+    DOCKER_VOLUME,
+    K8S_CONFIG_MAP,
+    K8S_CRON_JOB,
+    K8S_DEPLOYMENT,
+    K8S_GRPC_ROUTE,
+    K8S_HORIZONTAL_POD_AUTOSCALER,
+    K8S_HTTP_ROUTE,
+    K8S_PERSISTENT_VOLUME_CLAIM,
+    K8S_POD_DISRUPTION_BUDGET,
+    K8S_STATEFUL_SET,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_OF = {"dev": "docker", "staging": "kubernetes", "prod": "aws"}
@@ -44,10 +66,10 @@ PAIRS = [
     *[(name, stack) for name in ("paissive-income", "monte-carlo", "brahminykite") for stack in TARGET_OF],
 ]
 COMPONENT = "gpu-platform:components:"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
-HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
-ECS_SERVICE = "aws:ecs/service:Service"
+DEPLOYMENT = K8S_DEPLOYMENT
+STATEFUL_SET = K8S_STATEFUL_SET
+HPA = K8S_HORIZONTAL_POD_AUTOSCALER
+ECS_SERVICE = AWS_ECS_SERVICE
 GPU = "nvidia.com/gpu"
 PROFILE_GPU_SHARE = {"dev": "0.4", "staging": "0.6", "prod": "0.8"}
 
@@ -202,7 +224,7 @@ def target_groups(result: PreviewResult) -> dict[str, dict[str, Any]]:
     """ALB target groups (HTTP/gRPC, not the NLB's) by route name."""
     return {
         r.name.removesuffix("-tg"): r.inputs
-        for r in result.of_type("aws:lb/targetGroup:TargetGroup")
+        for r in result.of_type(AWS_LB_TARGET_GROUP)
         if r.inputs.get("protocol") == "HTTP"
     }
 
@@ -213,7 +235,7 @@ def docker_health(box: Recorded) -> str:
 
 def replicas_of(result: PreviewResult, name: str) -> list[Recorded]:
     """The Docker containers of workload ``name`` (one per replica)."""
-    return [r for r in result.of_type("docker:index/container:Container") if _alias(r) == name]
+    return [r for r in result.of_type(DOCKER_CONTAINER) if _alias(r) == name]
 
 
 def _alias(box: Recorded) -> str | None:
@@ -258,36 +280,34 @@ def test_target_resource_counts_follow_the_blueprint(name: str, stack: str) -> N
     routes = [w for w in items if w.route is not None]
     target = TARGET_OF[stack]
     if target == "docker":  # dev: no autoscaler (the minimum runs), no backups, one edge
-        assert (
-            count(result, "docker:index/container:Container") == sum(w.running for w in items) + databases + turns + 1
-        )
-        assert count(result, "docker:index/remoteImage:RemoteImage") == len(items) + databases + turns + 1
-        assert count(result, "docker:index/volume:Volume") == volumes + databases
+        assert count(result, DOCKER_CONTAINER) == sum(w.running for w in items) + databases + turns + 1
+        assert count(result, DOCKER_REMOTE_IMAGE) == len(items) + databases + turns + 1
+        assert count(result, DOCKER_VOLUME) == volumes + databases
     elif target == "kubernetes":  # staging: Postgres as a StatefulSet with data and backup claims, daily CronJob
         # A workload owning a single-writer volume is a StatefulSet; shared (RWX) volumes stay on a Deployment.
         stateful = [w for w in items if any(not v.get("shared") for v in w.volumes.values())]
         assert count(result, DEPLOYMENT) == len(items) - len(stateful) + turns
         assert count(result, STATEFUL_SET) == len(stateful) + databases
         assert count(result, HPA) == len([w for w in items if w.autoscale])
-        assert count(result, "kubernetes:policy/v1:PodDisruptionBudget") == len([w for w in items if w.most > 1])
-        assert count(result, "kubernetes:core/v1:PersistentVolumeClaim") == volumes + 2 * databases
-        assert count(result, "kubernetes:batch/v1:CronJob") == databases
+        assert count(result, K8S_POD_DISRUPTION_BUDGET) == len([w for w in items if w.most > 1])
+        assert count(result, K8S_PERSISTENT_VOLUME_CLAIM) == volumes + 2 * databases
+        assert count(result, K8S_CRON_JOB) == databases
         backed = [
             r
-            for r in result.of_type("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+            for r in result.of_type(K8S_HTTP_ROUTE)
             if any(rule.get("backendRefs") for rule in r.inputs["spec"]["rules"])
         ]
         assert len(backed) == len(routes)
-        assert count(result, "kubernetes:gateway.networking.k8s.io/v1:GRPCRoute") == len(public_tools(bp))
+        assert count(result, K8S_GRPC_ROUTE) == len(public_tools(bp))
     else:  # prod on AWS: every workload an ECS service, RDS primary + read replica, EFS per volume
         assert count(result, ECS_SERVICE) == len(items) + turns
-        assert count(result, "aws:ecs/taskDefinition:TaskDefinition") == len(items) + turns
-        assert count(result, "aws:appautoscaling/target:Target") == len([w for w in items if w.autoscale])
-        assert count(result, "aws:efs/fileSystem:FileSystem") == volumes
-        assert count(result, "aws:rds/instance:Instance") == 2 * databases
+        assert count(result, AWS_ECS_TASK_DEFINITION) == len(items) + turns
+        assert count(result, AWS_APPAUTOSCALING_TARGET) == len([w for w in items if w.autoscale])
+        assert count(result, AWS_EFS_FILE_SYSTEM) == volumes
+        assert count(result, AWS_RDS_INSTANCE) == 2 * databases
         assert len(target_groups(result)) == len(routes) + len(public_tools(bp))
-        assert count(result, "aws:ecs/capacityProvider:CapacityProvider") == len(gpu_pools(bp))
-        assert count(result, "aws:autoscaling/group:Group") == len(gpu_pools(bp))
+        assert count(result, AWS_ECS_CAPACITY_PROVIDER) == len(gpu_pools(bp))
+        assert count(result, AWS_AUTOSCALING_GROUP) == len(gpu_pools(bp))
 
 
 @pytest.mark.parametrize(("name", "stack"), PAIRS)
@@ -675,8 +695,8 @@ class TestMonteCarlo:
         pod = k8s_workload(result, "backend").inputs["spec"]["template"]["spec"]
         assert pod["nodeSelector"].items() >= self.bp["pools"]["gpu"]["targets"]["kubernetes"]["node_selector"].items()
         # one dedicated GPU: no time-slicing config for a pool that is not shared
-        assert not [r for r in result.of_type("kubernetes:core/v1:ConfigMap") if r.name.endswith("-time-slicing")]
-        (backup,) = result.of_type("kubernetes:batch/v1:CronJob")
+        assert not [r for r in result.of_type(K8S_CONFIG_MAP) if r.name.endswith("-time-slicing")]
+        (backup,) = result.of_type(K8S_CRON_JOB)
         assert backup.inputs["spec"]["schedule"] == "0 3 * * *"  # staging: daily, 7 days
 
     def test_aws(self) -> None:
@@ -695,7 +715,7 @@ class TestMonteCarlo:
         assert cpus <= pool["cpu"]  # and so does the prod limit
         primary = result.named("monte-carlo-db-primary").inputs
         assert (primary["multiAz"], primary["backupRetentionPeriod"]) == (True, 30)
-        assert count(result, "aws:rds/instance:Instance") == 2  # "PostgreSQL with clustering": + read replica
+        assert count(result, AWS_RDS_INSTANCE) == 2  # "PostgreSQL with clustering": + read replica
         assert target_groups(result)["backend"]["healthCheck"]["path"] == "/api/health"
 
     def test_prod_overrides_from_the_docs(self) -> None:
@@ -767,7 +787,7 @@ class TestBrahminyKite:
             assert f"listen {port} http2;" in conf
         assert result.outputs["urls"][f"{FLEET}-empirical"] == "grpc://localhost:50051"
         # the seed's published API and monitoring ports, on the loopback in dev
-        ports = [p for box in result.of_type("docker:index/container:Container") for p in box.inputs.get("ports", [])]
+        ports = [p for box in result.of_type(DOCKER_CONTAINER) for p in box.inputs.get("ports", [])]
         assert {8000, 9090, 3000} <= {p["external"] for p in ports}
         assert {p["ip"] for p in ports} == {"127.0.0.1"}
 
@@ -781,7 +801,7 @@ class TestBrahminyKite:
         }
         routes = {
             r.inputs["spec"]["hostnames"][0]: r.inputs["spec"]["rules"][0]["backendRefs"][0]["port"]
-            for r in result.of_type("kubernetes:gateway.networking.k8s.io/v1:GRPCRoute")
+            for r in result.of_type(K8S_GRPC_ROUTE)
         }
         assert routes == {f"{FLEET}-{tool}.staging.example.com": port for tool, port in SEED_TOOLS.items()}
         for tool in SEED_TOOLS:

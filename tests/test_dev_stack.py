@@ -17,6 +17,7 @@ from preview.mocks import PlatformMocks, Recorded
 from preview.runner import PreviewResult, read_stack_config, run_program
 from tests.conftest import ROOT, Runner, reference_blueprint, write_blueprint
 from tests.docker_checks import CONTAINER, assert_hardened, containers, delivered, env_of, is_carrier
+from tests.tokens import DOCKER_VOLUME
 
 COMPONENT = "gpu-platform:components:"
 
@@ -124,7 +125,7 @@ def test_outputs(dev_result: PreviewResult) -> None:
 
 def _stateful(result: PreviewResult) -> dict[str, Recorded]:
     # Volumes holding delivered files are regenerated from the program: not state.
-    return {r.urn: r for r in result.of_type("docker:index/volume:Volume") if not is_carrier(r)}
+    return {r.urn: r for r in result.of_type(DOCKER_VOLUME) if not is_carrier(r)}
 
 
 def test_routine_changes_keep_stateful_names(run: Runner, tmp_path: Path) -> None:
@@ -146,11 +147,11 @@ def test_prod_on_docker_protects_every_volume(run: Runner) -> None:
         "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
     }
     result = run("dev", environment="prod", target="docker", tls=tls)
-    volumes = [v for v in result.of_type("docker:index/volume:Volume") if not is_carrier(v)]
+    volumes = [v for v in result.of_type(DOCKER_VOLUME) if not is_carrier(v)]
     assert {v.name for v in volumes} == {"bem-db-data", "bem-db-backups", "dgl-training-checkpoints", "kite-api-data"}
     assert all(v.protect and v.retain_on_delete for v in volumes)
     # Delivered files are regenerated from the program: their volumes are never protected.
-    delivery = [v for v in result.of_type("docker:index/volume:Volume") if is_carrier(v)]
+    delivery = [v for v in result.of_type(DOCKER_VOLUME) if is_carrier(v)]
     assert delivery
     assert not any(v.protect or v.retain_on_delete for v in delivery)
     edge = containers(result)["dev-edge"]

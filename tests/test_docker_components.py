@@ -16,6 +16,7 @@ from preview.mocks import SECRET
 from preview.runner import PreviewResult
 from tests.conftest import Runner, write_blueprint
 from tests.docker_checks import assert_hardened, containers, delivered, edge_conf, env_of
+from tests.tokens import DOCKER_NETWORK, DOCKER_REMOTE_IMAGE
 
 POOLS = {
     "general": {"cpu": 8, "memory": "32Gi"},
@@ -71,7 +72,7 @@ class TestService:
         assert len(boxes) == 3
         aliases = {tuple(b.inputs["networksAdvanced"][0]["aliases"]) for b in boxes}
         assert aliases == {("api",)}
-        assert len(result.of_type("docker:index/remoteImage:RemoteImage")) == 1
+        assert len(result.of_type(DOCKER_REMOTE_IMAGE)) == 1
 
     def test_autoscaled_service_runs_its_minimum(self, run: Runner, tmp_path: Path) -> None:
         service = {**API, "autoscale": {"min": 2, "max": 5}}
@@ -305,7 +306,7 @@ class TestGpuNode:
             "oracle1-engine": "ssh://ops@oracle1",
             "starlord-engine": "unix:///var/run/docker.sock",
         }
-        assert len(result.of_type("docker:index/network:Network")) == 3
+        assert len(result.of_type(DOCKER_NETWORK)) == 3
         api = containers(result)["dev-api"]
         assert api.provider is not None
         assert api.provider.endswith("::oracle1-engine")

@@ -22,8 +22,9 @@ from targets.docker.delivery import CARRIER_LABEL, CONFIG_DIR, FILES_LABEL
 from targets.docker.render import RecordedLike, carriers
 from tests.conftest import Runner
 from tests.docker_checks import CONTAINER, containers, delivered, edge_conf, is_carrier
+from tests.tokens import DOCKER_VOLUME
 
-VOLUME = "docker:index/volume:Volume"
+VOLUME = DOCKER_VOLUME
 
 
 def _labels(box: RecordedLike) -> dict[str, object]:

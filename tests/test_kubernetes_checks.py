@@ -22,6 +22,7 @@ from preview import runner
 from preview.mocks import RecordingMonitor
 from stacks.loader import load_stack
 from tests.conftest import Runner, stack_config, write_blueprint
+from tests.tokens import K8S_DEPLOYMENT, K8S_NETWORK_POLICY, K8S_SERVICE, K8S_STATEFUL_SET
 
 STACK = "staging"
 POD_CIDRS = ["10.244.0.0/16"]
@@ -95,7 +96,7 @@ def test_bad_cidr_is_rejected_before_any_resource(
 def test_good_cidrs_reach_the_network_policy_canonically(run: Runner, tmp_path: Path) -> None:
     cfg = config(tmp_path, kubernetes={"egress_cidrs": ["203.0.113.0/24", "2001:DB8::/32"]}, services={"api": API})
     result = runner.run_program(STACK, cfg)
-    (dns,) = [r for r in result.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy") if r.name == "allow-dns"]
+    (dns,) = [r for r in result.of_type(K8S_NETWORK_POLICY) if r.name == "allow-dns"]
     blocks = [
         peer["ipBlock"]["cidr"] for rule in dns.inputs["spec"]["egress"] for peer in rule["to"] if "ipBlock" in peer
     ]
@@ -132,7 +133,7 @@ def test_fleet_tool_name_of_exactly_63_is_accepted(tmp_path: Path) -> None:
     """Boundary: 63 characters is a valid DNS label (Service, container, label value, hostname label)."""
     tool = "t" * 30
     result = runner.run_program(STACK, config(tmp_path, grpc_tool_fleets=fleet(tool, public_grpc=True)))
-    services = {r.inputs["metadata"]["name"] for r in result.of_type("kubernetes:core/v1:Service")}
+    services = {r.inputs["metadata"]["name"] for r in result.of_type(K8S_SERVICE)}
     assert f"{LONG_FLEET}-{tool}" in services
 
 
@@ -170,7 +171,7 @@ def test_blueprint_read_replicas_without_cnpg_is_a_warning(tmp_path: Path) -> No
     assert warning.startswith("databases.db.read_replicas: ")
     assert "2 read replica" in warning
     assert "cnpg" in warning
-    (statefulset,) = result.of_type("kubernetes:apps/v1:StatefulSet")
+    (statefulset,) = result.of_type(K8S_STATEFUL_SET)
     assert statefulset.inputs["spec"]["replicas"] == 1  # what the warning is about
 
 
@@ -221,7 +222,7 @@ def test_pools_report_counts_turn_at_the_limits_the_target_sets(tmp_path: Path) 
     on_gpu = {key.split(".")[-1] for key, pool in result.outputs["placement"].items() if pool == "gpu"}
     assert on_gpu == {"streamer", "turn"}
     cpu, memory = 0.0, 0
-    for deployment in result.of_type("kubernetes:apps/v1:Deployment"):
+    for deployment in result.of_type(K8S_DEPLOYMENT):
         if deployment.name in {"ps-streamer", "ps-turn"}:
             (box,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
             cpu += int(box["resources"]["limits"]["cpu"].removesuffix("m")) / 1000

@@ -25,25 +25,45 @@ from preview.mocks import SECRET, PlatformMocks, Recorded
 from preview.policies import evaluate
 from preview.runner import PreviewResult
 from tests.conftest import Runner, reference_blueprint, shipped, write_blueprint
+from tests.tokens import (
+    K8S_CERTIFICATE,
+    K8S_CNPG_CLUSTER,
+    K8S_CONFIG_MAP,
+    K8S_CRON_JOB,
+    K8S_DEPLOYMENT,
+    K8S_GATEWAY,
+    K8S_GRPC_ROUTE,
+    K8S_HORIZONTAL_POD_AUTOSCALER,
+    K8S_HTTP_ROUTE,
+    K8S_ISSUER,
+    K8S_NAMESPACE,
+    K8S_NETWORK_POLICY,
+    K8S_PERSISTENT_VOLUME_CLAIM,
+    K8S_POD_DISRUPTION_BUDGET,
+    K8S_SECRET,
+    K8S_SERVICE,
+    K8S_SERVICE_ACCOUNT,
+    K8S_STATEFUL_SET,
+)
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
-SERVICE = "kubernetes:core/v1:Service"
-SECRET_TYPE = "kubernetes:core/v1:Secret"
-SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
-PVC = "kubernetes:core/v1:PersistentVolumeClaim"
-NAMESPACE_TYPE = "kubernetes:core/v1:Namespace"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-PDB = "kubernetes:policy/v1:PodDisruptionBudget"
-HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
-CRON_JOB = "kubernetes:batch/v1:CronJob"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
-GRPC_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:GRPCRoute"
-GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
-CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
-ISSUER = "kubernetes:cert-manager.io/v1:Issuer"
-CNPG_CLUSTER = "kubernetes:postgresql.cnpg.io/v1:Cluster"
+DEPLOYMENT = K8S_DEPLOYMENT
+STATEFUL_SET = K8S_STATEFUL_SET
+SERVICE = K8S_SERVICE
+SECRET_TYPE = K8S_SECRET
+SERVICE_ACCOUNT = K8S_SERVICE_ACCOUNT
+PVC = K8S_PERSISTENT_VOLUME_CLAIM
+NAMESPACE_TYPE = K8S_NAMESPACE
+CONFIG_MAP = K8S_CONFIG_MAP
+PDB = K8S_POD_DISRUPTION_BUDGET
+HPA = K8S_HORIZONTAL_POD_AUTOSCALER
+CRON_JOB = K8S_CRON_JOB
+NETWORK_POLICY = K8S_NETWORK_POLICY
+HTTP_ROUTE = K8S_HTTP_ROUTE
+GRPC_ROUTE = K8S_GRPC_ROUTE
+GATEWAY = K8S_GATEWAY
+CERTIFICATE = K8S_CERTIFICATE
+ISSUER = K8S_ISSUER
+CNPG_CLUSTER = K8S_CNPG_CLUSTER
 PROVIDER = "pulumi:providers:kubernetes"
 COMPONENT = "gpu-platform:components:"
 
@@ -1168,7 +1188,7 @@ class TestRegressions:
         result = run_blueprint(run, tmp_path, services={"store": shared})
         target = one(result, HPA, "store-hpa").inputs["spec"]["scaleTargetRef"]
         assert target["kind"] == workload(result, "store").inputs["kind"] == "Deployment"  # shared: RWX, scalable
-        claim = one(result, "kubernetes:core/v1:PersistentVolumeClaim", "store-data").inputs
+        claim = one(result, K8S_PERSISTENT_VOLUME_CLAIM, "store-data").inputs
         assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
 
     def test_backup_reads_a_private_copy_of_the_password_file(self, run: Runner, tmp_path: Path) -> None:

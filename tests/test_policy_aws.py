@@ -18,21 +18,38 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from policy.rules import BY_NAME
 from tests.policy_harness import mutate, violations
+from tests.tokens import (
+    AWS_CLOUDWATCH_LOG_GROUP,
+    AWS_EBS_VOLUME,
+    AWS_EC2_INSTANCE,
+    AWS_EC2_LAUNCH_TEMPLATE,
+    AWS_EC2_SECURITY_GROUP,
+    AWS_EC2_SECURITY_GROUP_RULE,
+    AWS_ECS_SERVICE,
+    AWS_ECS_TASK_DEFINITION,
+    AWS_LB_LISTENER,
+    AWS_LB_LOAD_BALANCER,
+    AWS_LB_TARGET_GROUP,
+    AWS_RDS_INSTANCE,
+    AWS_RDS_PARAMETER_GROUP,
+    AWS_S3_BUCKET,
+    AWS_VPC_SECURITY_GROUP_INGRESS_RULE,
+)
 
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-INSTANCE = "aws:ec2/instance:Instance"
-EBS_VOLUME = "aws:ebs/volume:Volume"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SG_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
-LISTENER = "aws:lb/listener:Listener"
-TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-RDS_INSTANCE = "aws:rds/instance:Instance"
-PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-ECS_SERVICE = "aws:ecs/service:Service"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+LAUNCH_TEMPLATE = AWS_EC2_LAUNCH_TEMPLATE
+INSTANCE = AWS_EC2_INSTANCE
+EBS_VOLUME = AWS_EBS_VOLUME
+SECURITY_GROUP = AWS_EC2_SECURITY_GROUP
+SG_INGRESS_RULE = AWS_VPC_SECURITY_GROUP_INGRESS_RULE
+SG_RULE = AWS_EC2_SECURITY_GROUP_RULE
+LOAD_BALANCER = AWS_LB_LOAD_BALANCER
+LISTENER = AWS_LB_LISTENER
+TARGET_GROUP = AWS_LB_TARGET_GROUP
+RDS_INSTANCE = AWS_RDS_INSTANCE
+PARAMETER_GROUP = AWS_RDS_PARAMETER_GROUP
+TASK_DEFINITION = AWS_ECS_TASK_DEFINITION
+ECS_SERVICE = AWS_ECS_SERVICE
+LOG_GROUP = AWS_CLOUDWATCH_LOG_GROUP
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 LB_TAGS = {"gpu-platform:role": "load-balancer", "gpu-platform:stack": "prod"}
@@ -1157,7 +1174,7 @@ def test_accepted_variants(rule: str, resource_type: str, props: Mapping[str, An
 def test_rules_ignore_other_resource_types() -> None:
     insecure = {"privileged": True, "publiclyAccessible": True, "encrypted": False, "retentionInDays": 0}
     for rule in SPEC:
-        assert violations(rule, "aws:s3/bucket:Bucket", insecure) == []
+        assert violations(rule, AWS_S3_BUCKET, insecure) == []
 
 
 def test_unparseable_container_definitions_report_nothing() -> None:

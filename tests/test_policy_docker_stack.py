@@ -8,9 +8,20 @@ from typing import Any, ClassVar
 import pytest
 
 from tests.policy_harness import Res, mutate, stack_violations, violations
+from tests.tokens import (
+    AWS_EBS_VOLUME,
+    AWS_ECS_TASK_DEFINITION,
+    AWS_RDS_INSTANCE,
+    DOCKER_CONTAINER,
+    DOCKER_REMOTE_IMAGE,
+    DOCKER_VOLUME,
+    K8S_CNPG_CLUSTER,
+    K8S_DEPLOYMENT,
+    K8S_PERSISTENT_VOLUME_CLAIM,
+)
 
-CONTAINER = "docker:index/container:Container"
-IMAGE = "docker:index/remoteImage:RemoteImage"
+CONTAINER = DOCKER_CONTAINER
+IMAGE = DOCKER_REMOTE_IMAGE
 
 BASELINE: dict[str, Any] = {
     "name": "dev-api",
@@ -190,13 +201,13 @@ class TestPlaintextSecretsElsewhere:
                 }
             }
         }
-        kind = "kubernetes:apps/v1:Deployment"
+        kind = K8S_DEPLOYMENT
         assert violations(self.rule, kind, deployment) == []
         leaked = mutate(deployment, "spec.template.spec.containers.0.env", [{"name": "API_TOKEN", "value": "abc"}])
         assert any("API_TOKEN" in m for m in violations(self.rule, kind, leaked))
 
     def test_ecs_environment_violates_and_secrets_pass(self) -> None:
-        kind = "aws:ecs/taskDefinition:TaskDefinition"
+        kind = AWS_ECS_TASK_DEFINITION
         good = [{"name": "api", "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:..."}]}]
         assert violations(self.rule, kind, {"containerDefinitions": json.dumps(good)}) == []
         bad = [{"name": "api", "environment": [{"name": "DB_PASSWORD", "value": "x"}]}]
@@ -215,7 +226,7 @@ class TestProtectStateful:
     rule = "gpu-platform-stack-protect-stateful"
 
     def test_unprotected_volume_violates_in_prod_only(self) -> None:
-        resources = [Res("docker:index/volume:Volume", "db-data", {"name": "prod-db-data"})]
+        resources = [Res(DOCKER_VOLUME, "db-data", {"name": "prod-db-data"})]
         found = stack_violations(self.rule, resources, "prod")
         assert [urn for urn, _ in found] == ["urn:pulumi:prod::gpu-platform::docker:index/volume:Volume::db-data"]
         assert stack_violations(self.rule, resources, "staging") == []
@@ -223,10 +234,10 @@ class TestProtectStateful:
     @pytest.mark.parametrize(
         "kind",
         [
-            "aws:rds/instance:Instance",
-            "kubernetes:core/v1:PersistentVolumeClaim",
-            "kubernetes:postgresql.cnpg.io/v1:Cluster",
-            "aws:ebs/volume:Volume",
+            AWS_RDS_INSTANCE,
+            K8S_PERSISTENT_VOLUME_CLAIM,
+            K8S_CNPG_CLUSTER,
+            AWS_EBS_VOLUME,
         ],
     )
     def test_every_stateful_kind(self, kind: str) -> None:
@@ -237,7 +248,7 @@ class TestProtectStateful:
         assert stack_violations(self.rule, [Res(CONTAINER, "api", BASELINE)]) == []
 
     def _delivery(self, workload_mount: dict[str, Any]) -> list[Res]:
-        volume = Res("docker:index/volume:Volume", "api-secrets", {"name": "prod-api-secrets"})
+        volume = Res(DOCKER_VOLUME, "api-secrets", {"name": "prod-api-secrets"})
         carrier = {
             **TestNeverStartedCarrier.carrier,
             "volumes": [{"volumeName": "prod-api-secrets", "containerPath": "/run/secrets"}],

@@ -16,18 +16,31 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown
 from policy.rules import BY_NAME, kubernetes
 from policy.rules.base import get
 from tests.policy_harness import Res, mutate, stack_violations, violations
+from tests.tokens import (
+    K8S_CRON_JOB,
+    K8S_DAEMON_SET,
+    K8S_DEPLOYMENT,
+    K8S_HORIZONTAL_POD_AUTOSCALER,
+    K8S_JOB,
+    K8S_NAMESPACE,
+    K8S_NETWORK_POLICY,
+    K8S_POD,
+    K8S_POD_DISRUPTION_BUDGET,
+    K8S_SERVICE_ACCOUNT,
+    K8S_STATEFUL_SET,
+)
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
-DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
-JOB = "kubernetes:batch/v1:Job"
-CRON_JOB = "kubernetes:batch/v1:CronJob"
-POD = "kubernetes:core/v1:Pod"
-NAMESPACE = "kubernetes:core/v1:Namespace"
-SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
-PDB = "kubernetes:policy/v1:PodDisruptionBudget"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+DEPLOYMENT = K8S_DEPLOYMENT
+STATEFUL_SET = K8S_STATEFUL_SET
+DAEMON_SET = K8S_DAEMON_SET
+JOB = K8S_JOB
+CRON_JOB = K8S_CRON_JOB
+POD = K8S_POD
+NAMESPACE = K8S_NAMESPACE
+SERVICE_ACCOUNT = K8S_SERVICE_ACCOUNT
+PDB = K8S_POD_DISRUPTION_BUDGET
+NETWORK_POLICY = K8S_NETWORK_POLICY
+HPA = K8S_HORIZONTAL_POD_AUTOSCALER
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 MAIN = "server"

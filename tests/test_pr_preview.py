@@ -38,6 +38,7 @@ from preview.compare import (
 from preview.graph import architecture, render_dot, route_label
 from preview.markdown import main as markdown_main
 from preview.markdown import render, short_type
+from tests.tokens import AWS_ECS_SERVICE, AWS_RDS_INSTANCE, DOCKER_CONTAINER, DOCKER_VOLUME, K8S_PERSISTENT_VOLUME_CLAIM
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -166,8 +167,8 @@ def test_markdown_renders_a_saved_document(dev_doc: dict[str, Any], tmp_path: Pa
 
 
 def test_short_type_and_route_label() -> None:
-    assert short_type("docker:index/container:Container") == "docker:Container"
-    assert short_type("aws:ecs/service:Service") == "aws:ecs.Service"
+    assert short_type(DOCKER_CONTAINER) == "docker:Container"
+    assert short_type(AWS_ECS_SERVICE) == "aws:ecs.Service"
     assert route_label("https://app.example.com/api/") == "https /api/"
     assert route_label("grpc://localhost:50051") == "grpc localhost:50051"
 
@@ -194,10 +195,10 @@ def doc(*resources: dict[str, Any]) -> dict[str, Any]:
     return {"version": 1, "stack": "dev", "resources": list(resources), "outputs": {}, "violations": []}
 
 
-VOLUME = "docker:index/volume:Volume"
-RDS = "aws:rds/instance:Instance"
-PVC = "kubernetes:core/v1:PersistentVolumeClaim"
-CONTAINER = "docker:index/container:Container"
+VOLUME = DOCKER_VOLUME
+RDS = AWS_RDS_INSTANCE
+PVC = K8S_PERSISTENT_VOLUME_CLAIM
+CONTAINER = DOCKER_CONTAINER
 
 
 def test_stateful_replacement_by_an_immutable_input_is_a_hazard() -> None:

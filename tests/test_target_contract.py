@@ -76,3 +76,12 @@ def test_nothing_outside_targets_names_a_target() -> None:
             text = path.read_text()
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in BUILT if f'"{n}"' in text or f"targets.{n}" in text]
     assert offenders == []
+
+
+def test_test_tokens_belong_to_built_targets() -> None:
+    """tests/tokens.py is where the tests spell provider type tokens: each belongs to a built plugin."""
+    from tests import tokens
+
+    spelled = [v for k, v in vars(tokens).items() if k.isupper()]
+    assert spelled
+    assert [t for t in spelled if not any(p.owns(t) for p in plugins())] == []

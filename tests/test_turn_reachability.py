@@ -22,11 +22,12 @@ from components.pixel_streaming import DENIED_PEERS, TurnOptions, peer_range, tu
 from preview.mocks import RecordingMonitor
 from preview.runner import PreviewResult, read_stack_config, run_program
 from tests.conftest import shipped, stack_config
+from tests.tokens import AWS_ECS_TASK_DEFINITION, AWS_LB_LOAD_BALANCER, DOCKER_CONTAINER, K8S_DEPLOYMENT, K8S_SERVICE
 
 SIGNALLING_ENV_TYPES = {
-    "dev": "docker:index/container:Container",
-    "staging": "kubernetes:apps/v1:Deployment",
-    "prod": "aws:ecs/taskDefinition:TaskDefinition",
+    "dev": DOCKER_CONTAINER,
+    "staging": K8S_DEPLOYMENT,
+    "prod": AWS_ECS_TASK_DEFINITION,
 }
 
 
@@ -56,7 +57,7 @@ def test_kubernetes_hands_browsers_the_load_balancer_address() -> None:
     result = shipped("staging")
     turn_services = [
         r
-        for r in result.of_type("kubernetes:core/v1:Service")
+        for r in result.of_type(K8S_SERVICE)
         if r.inputs["spec"].get("type") == "LoadBalancer" and r.name.endswith("turn-svc")
     ]
     assert len(turn_services) == 1
@@ -70,7 +71,7 @@ def test_aws_hands_browsers_the_network_load_balancer_name() -> None:
     url = _turn_url(result, "prod")
     assert url.startswith("turn:gpn-"), url  # the NLB's generated name
     assert url.endswith(".elb.amazonaws.com:3478"), url
-    nlbs = [r for r in result.of_type("aws:lb/loadBalancer:LoadBalancer") if r.inputs["loadBalancerType"] == "network"]
+    nlbs = [r for r in result.of_type(AWS_LB_LOAD_BALANCER) if r.inputs["loadBalancerType"] == "network"]
     assert len(nlbs) == 1
 
 
@@ -159,7 +160,7 @@ def test_kubernetes_balancer_class_and_annotations_reach_only_the_public_service
     settings = {"pod_cidrs": ["10.0.0.0/16"], "load_balancer_class": "service.k8s.aws/nlb"}
     config = stack_config("staging", kubernetes={**settings, "load_balancer_annotations": annotations})
     result = run_program("staging", config)
-    services = result.of_type("kubernetes:core/v1:Service")
+    services = result.of_type(K8S_SERVICE)
     public = [s for s in services if s.inputs["spec"].get("type") == "LoadBalancer"]
     assert [s.name for s in public] == ["unreal-turn-svc"]
     assert public[0].inputs["spec"]["loadBalancerClass"] == "service.k8s.aws/nlb"

@@ -16,16 +16,17 @@ from typing import Any
 from preview.mocks import Recorded
 from preview.runner import PreviewResult, read_stack_config, run_program
 from tests.e2e.engine_api import Engine, EngineError
+from tests.tokens import DOCKER_CONTAINER, DOCKER_NETWORK, DOCKER_REMOTE_IMAGE, DOCKER_VOLUME
 
 # The program runs with Pulumi.dev.yaml's config under a stack name unique to this run, so every
 # name it creates (containers, volumes, the network) is e2e-<hex>-...: destroying this run's
 # resources can never touch a developer's real `dev` stack on the same engine.
 CONFIG_STACK = "dev"
 STACK = f"e2e-{secrets.token_hex(4)}"
-NETWORK = "docker:index/network:Network"
-VOLUME = "docker:index/volume:Volume"
-IMAGE = "docker:index/remoteImage:RemoteImage"
-CONTAINER = "docker:index/container:Container"
+NETWORK = DOCKER_NETWORK
+VOLUME = DOCKER_VOLUME
+IMAGE = DOCKER_REMOTE_IMAGE
+CONTAINER = DOCKER_CONTAINER
 
 
 # Stack config the e2e run sets on top of Pulumi.dev.yaml: GPU workloads run without
