@@ -44,13 +44,11 @@ AWS_RDS_INSTANCE = "aws:rds/instance:Instance"
 AWS_RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 AWS_RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 AWS_S3_BUCKET = "aws:s3/bucket:Bucket"
-AWS_S3_BUCKET_LOGGING_V2 = "aws:s3/bucketLoggingV2:BucketLoggingV2"
 AWS_S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 AWS_S3_BUCKET_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 AWS_S3_BUCKET_SERVER_SIDE_ENCRYPTION_CONFIGURATION = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 )
-AWS_S3_BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
 AWS_S3_BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 AWS_SECRETSMANAGER_SECRET = "aws:secretsmanager/secret:Secret"
 AWS_SECRETSMANAGER_SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
