@@ -37,6 +37,11 @@ class Report:
     violations: list[Violation] = field(default_factory=list)
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Resources register concurrently, so policies meet them in no stable order: sort, so
+        # two runs of one program give the same report (PR comparisons diff them).
+        self.violations = sorted(self.violations, key=lambda v: (v.urn, v.policy, v.message))
+
     @property
     def mandatory(self) -> list[Violation]:
         return [v for v in self.violations if v.enforcement == "mandatory"]
