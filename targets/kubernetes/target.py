@@ -22,10 +22,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.protocol import (
+    AutoscaleRequest,
     DatabaseEndpoint,
     Peer,
     Pool,
     PoolRequest,
+    PortRequest,
     PostgresRequest,
     PublicEndpoint,
     ResolvedRoute,
@@ -111,55 +113,15 @@ class KubernetesTarget:
     def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
         handle = request.pool.handle
         assert isinstance(handle, _PoolHandle), f"pool {request.pool.name} was not built by the Kubernetes target"
-        name, ns = request.name, self.cluster.namespace_name
-        meta = {"name": name, "namespace": ns, "labels": labels(self.context.stack, name)}
+        name = request.name
+        meta = {"name": name, "namespace": self.cluster.namespace_name, "labels": labels(self.context.stack, name)}
         opts = self._opts(parent)
-        k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=manifest(meta), automount_service_account_token=False, opts=opts
-        )
-        secret_files: dict[str, pulumi.Input[str]] = dict(request.secret_files)
-        secret_env = {env: env.lower() for env in request.secrets}
-        secret_files.update({env.lower(): secret_value(env, value) for env, value in request.secrets.items()})
-        uid, gid = _uid_gid(request.user)
-        container = Container(
-            name=name,
-            image=request.image,
-            ports=request.ports,
-            command=request.command,
-            args=request.args,
-            env=request.env,
-            secret_env=secret_env,
-            cpu=request.cpu,
-            memory_mib=request.memory_mib,
-            limit_cpu=request.limit_cpu,
-            limit_memory_mib=request.limit_memory_mib,
-            gpu=request.gpu,
-            health=request.health,
-            uid=uid,
-            gid=gid,
-            read_only_root=request.read_only_root,
-        )
+        _service_account(meta, opts)
+        container = _container(request)
         volumes, mounts = tmp_volumes(container)
-        if secret_files:
-            k8s.core.v1.Secret(
-                f"{name}-secrets",
-                metadata=manifest({**meta, "name": f"{name}-secrets"}),
-                type="Opaque",
-                string_data={key: pulumi.Output.secret(value) for key, value in secret_files.items()},
-                opts=opts,
-            )
-            volume, mount = secret_volume(f"{name}-secrets", list(secret_files))
-            volumes.append(volume)
-            mounts.append(mount)
-        claims = []
-        for vol in request.volumes:
-            claim = postgres.claim(f"{name}-{vol.name}", ns, meta["labels"], vol.size_mib, vol.shared, self.settings,
-                                   self._opts(parent, protect=vol.protect, retain_on_delete=vol.protect))  # fmt: skip
-            claims.append(claim)
-            volumes.append({"name": vol.name, "persistentVolumeClaim": {"claimName": f"{name}-{vol.name}"}})
-            mounts.append((vol.name, vol.path))
+        _secret(request, meta, volumes, mounts, opts)
+        claims = self._claims(request, meta, volumes, mounts, parent)
         container = replace(container, mounts=tuple(mounts))
-        replicas = request.autoscale.min if request.autoscale else request.replicas
         max_replicas = request.autoscale.max if request.autoscale else request.replicas
         template = {
             "metadata": {"labels": meta["labels"]},
@@ -168,117 +130,12 @@ class KubernetesTarget:
             ),
         }
         workload_opts = self._opts(parent, depends_on=[*request.depends_on, *claims])
-        # State that one replica owns needs a StatefulSet; shared (ReadWriteMany) volumes let a Deployment scale.
-        stateful = any(not v.shared for v in request.volumes)
-        created_kind = "StatefulSet" if stateful else "Deployment"
-        if stateful:
-            # State lives here: a StatefulSet keeps identity; its claims are explicit (protectable) PVCs.
-            created: pulumi.Resource = k8s.apps.v1.StatefulSet(
-                name,
-                metadata=manifest(meta),
-                spec=manifest(
-                    {
-                        "replicas": min(replicas, 1),
-                        "serviceName": name,
-                        "selector": {"matchLabels": selector(name)},
-                        "template": template,
-                        "podManagementPolicy": "OrderedReady",
-                    }
-                ),
-                opts=workload_opts,
-            )
-        else:
-            created = k8s.apps.v1.Deployment(
-                name,
-                metadata=manifest(meta),
-                spec=manifest(
-                    {
-                        "replicas": replicas,
-                        "selector": {"matchLabels": selector(name)},
-                        "template": template,
-                        "strategy": {
-                            "type": "RollingUpdate",
-                            # GPU capacity rarely has room for a surge pod: replace in place.
-                            "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}
-                            if request.gpu
-                            else {"maxSurge": 1, "maxUnavailable": 0},
-                        },
-                        "revisionHistoryLimit": 5,
-                    }
-                ),
-                opts=workload_opts,
-            )
-        public_host: pulumi.Output[str] | None = None
-        if request.ports:
-            balancer = self.settings.load_balancer_annotations if request.public else {}
-            service = k8s.core.v1.Service(
-                f"{name}-svc",
-                metadata=manifest({**meta, "annotations": dict(balancer)} if balancer else meta),
-                spec=manifest(
-                    {
-                        "type": "LoadBalancer" if request.public else "ClusterIP",
-                        "selector": selector(name),
-                        "ports": [
-                            {
-                                "name": p.name,
-                                "port": p.container_port,
-                                "targetPort": p.container_port,
-                                "protocol": p.protocol.upper(),
-                                **(
-                                    {"appProtocol": _app_protocol(p.app_protocol)}
-                                    if _app_protocol(p.app_protocol)
-                                    else {}
-                                ),
-                            }
-                            # A relay range (public=False) is addressed by pod IP from the streamer:
-                            # on no Service, so never behind the internet-facing balancer.
-                            for p in request.ports
-                            if p.public
-                        ],
-                        **({"externalTrafficPolicy": "Local"} if request.public else {}),
-                        **(
-                            {"loadBalancerClass": self.settings.load_balancer_class}
-                            if request.public and self.settings.load_balancer_class
-                            else {}
-                        ),
-                    }
-                ),
-                opts=opts,
-            )
-            if request.public:
-                public_host = service.status.apply(load_balancer_address)
+        created = _workload(request, meta, template, workload_opts)
+        public_host = self._service(request, meta, opts) if request.ports else None
         if max_replicas > 1:
-            k8s.policy.v1.PodDisruptionBudget(
-                f"{name}-pdb",
-                metadata=manifest(meta),
-                spec=manifest({"maxUnavailable": 1, "selector": {"matchLabels": selector(name)}}),
-                opts=opts,
-            )
+            _disruption_budget(meta, opts)
         if request.autoscale is not None:
-            k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{name}-hpa",
-                metadata=manifest(meta),
-                spec=manifest(
-                    {
-                        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": created_kind, "name": name},
-                        "minReplicas": max(request.autoscale.min, 1),
-                        "maxReplicas": request.autoscale.max,
-                        "metrics": [
-                            {
-                                "type": "Resource",
-                                "resource": {
-                                    "name": "cpu",
-                                    "target": {
-                                        "type": "Utilization",
-                                        "averageUtilization": request.autoscale.cpu_percent,
-                                    },
-                                },
-                            }
-                        ],
-                    }
-                ),
-                opts=opts,
-            )
+            _autoscaler(request.autoscale, meta, _workload_kind(request), opts)
         self.traffic.add_workload(name, selector(name), request.peers, public_ports=_public_ports(request))
         return ServiceEndpoint(
             name=name,
@@ -287,6 +144,52 @@ class KubernetesTarget:
             resources=(created,),
             public_host=public_host,
         )
+
+    def _claims(
+        self,
+        request: ServiceRequest,
+        meta: dict[str, Any],
+        volumes: list[dict[str, Any]],
+        mounts: list[tuple[str, str]],
+        parent: pulumi.Resource,
+    ) -> list[k8s.core.v1.PersistentVolumeClaim]:
+        """One explicit PVC per volume, added to the pod's volumes and the container's mounts."""
+        name, ns = request.name, self.cluster.namespace_name
+        claims = []
+        for vol in request.volumes:
+            claim = postgres.claim(f"{name}-{vol.name}", ns, meta["labels"], vol.size_mib, vol.shared, self.settings,
+                                   self._opts(parent, protect=vol.protect, retain_on_delete=vol.protect))  # fmt: skip
+            claims.append(claim)
+            volumes.append({"name": vol.name, "persistentVolumeClaim": {"claimName": f"{name}-{vol.name}"}})
+            mounts.append((vol.name, vol.path))
+        return claims
+
+    def _service(
+        self, request: ServiceRequest, meta: dict[str, Any], opts: pulumi.ResourceOptions
+    ) -> pulumi.Output[str] | None:
+        """The ClusterIP Service (a LoadBalancer when public); the balancer's address when public."""
+        balancer = self.settings.load_balancer_annotations if request.public else {}
+        service = k8s.core.v1.Service(
+            f"{request.name}-svc",
+            metadata=manifest({**meta, "annotations": dict(balancer)} if balancer else meta),
+            spec=manifest(
+                {
+                    "type": "LoadBalancer" if request.public else "ClusterIP",
+                    "selector": selector(request.name),
+                    # A relay range (public=False) is addressed by pod IP from the streamer:
+                    # on no Service, so never behind the internet-facing balancer.
+                    "ports": [_service_port(p) for p in request.ports if p.public],
+                    **({"externalTrafficPolicy": "Local"} if request.public else {}),
+                    **(
+                        {"loadBalancerClass": self.settings.load_balancer_class}
+                        if request.public and self.settings.load_balancer_class
+                        else {}
+                    ),
+                }
+            ),
+            opts=opts,
+        )
+        return service.status.apply(load_balancer_address) if request.public else None
 
     # -- routes ------------------------------------------------------------
     def route(self, request: RouteRequest, parent: pulumi.Resource) -> PublicEndpoint:
@@ -325,6 +228,157 @@ def _app_protocol(app_protocol: str) -> str | None:
     """Service appProtocol values Gateway implementations use to pick HTTP/2 or WebSocket upstreams."""
     return {"grpc": "kubernetes.io/h2c", "http2": "kubernetes.io/h2c", "websocket": "kubernetes.io/ws"}.get(
         app_protocol
+    )
+
+
+def _service_account(meta: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
+    """The workload's identity, with no API token mounted."""
+    k8s.core.v1.ServiceAccount(
+        f"{meta['name']}-sa", metadata=manifest(meta), automount_service_account_token=False, opts=opts
+    )
+
+
+def _container(request: ServiceRequest) -> Container:
+    """The service's one container (secrets are files; secret env vars name them)."""
+    uid, gid = _uid_gid(request.user)
+    return Container(
+        name=request.name,
+        image=request.image,
+        ports=request.ports,
+        command=request.command,
+        args=request.args,
+        env=request.env,
+        secret_env={env: env.lower() for env in request.secrets},
+        cpu=request.cpu,
+        memory_mib=request.memory_mib,
+        limit_cpu=request.limit_cpu,
+        limit_memory_mib=request.limit_memory_mib,
+        gpu=request.gpu,
+        health=request.health,
+        uid=uid,
+        gid=gid,
+        read_only_root=request.read_only_root,
+    )
+
+
+def _secret(
+    request: ServiceRequest,
+    meta: dict[str, Any],
+    volumes: list[dict[str, Any]],
+    mounts: list[tuple[str, str]],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """The Secret of the service's secret files and env secrets, mounted as files (none when it has none)."""
+    secret_files: dict[str, pulumi.Input[str]] = dict(request.secret_files)
+    secret_files.update({env.lower(): secret_value(env, value) for env, value in request.secrets.items()})
+    if not secret_files:
+        return
+    name = f"{request.name}-secrets"
+    k8s.core.v1.Secret(
+        name,
+        metadata=manifest({**meta, "name": name}),
+        type="Opaque",
+        string_data={key: pulumi.Output.secret(value) for key, value in secret_files.items()},
+        opts=opts,
+    )
+    volume, mount = secret_volume(name, list(secret_files))
+    volumes.append(volume)
+    mounts.append(mount)
+
+
+def _workload_kind(request: ServiceRequest) -> str:
+    """State that one replica owns needs a StatefulSet; shared (ReadWriteMany) volumes let a Deployment scale."""
+    return "StatefulSet" if any(not v.shared for v in request.volumes) else "Deployment"
+
+
+def _workload(
+    request: ServiceRequest, meta: dict[str, Any], template: dict[str, Any], opts: pulumi.ResourceOptions
+) -> pulumi.Resource:
+    """The Deployment, or the StatefulSet when a volume holds state."""
+    name = request.name
+    replicas = request.autoscale.min if request.autoscale else request.replicas
+    if _workload_kind(request) == "StatefulSet":
+        # State lives here: a StatefulSet keeps identity; its claims are explicit (protectable) PVCs.
+        return k8s.apps.v1.StatefulSet(
+            name,
+            metadata=manifest(meta),
+            spec=manifest(
+                {
+                    "replicas": min(replicas, 1),
+                    "serviceName": name,
+                    "selector": {"matchLabels": selector(name)},
+                    "template": template,
+                    "podManagementPolicy": "OrderedReady",
+                }
+            ),
+            opts=opts,
+        )
+    return k8s.apps.v1.Deployment(
+        name,
+        metadata=manifest(meta),
+        spec=manifest(
+            {
+                "replicas": replicas,
+                "selector": {"matchLabels": selector(name)},
+                "template": template,
+                "strategy": {
+                    "type": "RollingUpdate",
+                    # GPU capacity rarely has room for a surge pod: replace in place.
+                    "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}
+                    if request.gpu
+                    else {"maxSurge": 1, "maxUnavailable": 0},
+                },
+                "revisionHistoryLimit": 5,
+            }
+        ),
+        opts=opts,
+    )
+
+
+def _service_port(port: PortRequest) -> dict[str, Any]:
+    app_protocol = _app_protocol(port.app_protocol)
+    return {
+        "name": port.name,
+        "port": port.container_port,
+        "targetPort": port.container_port,
+        "protocol": port.protocol.upper(),
+        **({"appProtocol": app_protocol} if app_protocol else {}),
+    }
+
+
+def _disruption_budget(meta: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
+    """At most one replica down at a time (replicated services only)."""
+    k8s.policy.v1.PodDisruptionBudget(
+        f"{meta['name']}-pdb",
+        metadata=manifest(meta),
+        spec=manifest({"maxUnavailable": 1, "selector": {"matchLabels": selector(meta["name"])}}),
+        opts=opts,
+    )
+
+
+def _autoscaler(autoscale: AutoscaleRequest, meta: dict[str, Any], kind: str, opts: pulumi.ResourceOptions) -> None:
+    """A CPU-utilisation HorizontalPodAutoscaler on the workload."""
+    name = meta["name"]
+    k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        f"{name}-hpa",
+        metadata=manifest(meta),
+        spec=manifest(
+            {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": kind, "name": name},
+                "minReplicas": max(autoscale.min, 1),
+                "maxReplicas": autoscale.max,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "averageUtilization": autoscale.cpu_percent},
+                        },
+                    }
+                ],
+            }
+        ),
+        opts=opts,
     )
 
 
