@@ -86,125 +86,17 @@ def build(
     parent: pulumi.Resource,
 ) -> DatabaseEndpoint:
     """The database, its credentials, its backups and its traffic rules."""
-    name, ns = request.name, cluster.namespace_name
-    meta = {"name": name, "namespace": ns, "labels": labels(context.stack, name)}
+    name = request.name
+    meta = {"name": name, "namespace": cluster.namespace_name, "labels": labels(context.stack, name)}
     protect = pulumi.ResourceOptions(protect=request.protect, retain_on_delete=request.protect)
-    credentials = k8s.core.v1.Secret(
-        f"{name}-credentials",
-        metadata=manifest({**meta, "name": f"{name}-credentials"}),
-        type="kubernetes.io/basic-auth",
-        string_data={"username": request.username, "password": pulumi.Output.secret(password)},
-        opts=cluster.opts(parent),
-    )
+    credentials = _credentials(request, password, meta, cluster, parent)
     if settings.cnpg:
-        host = f"{name}-rw"
-        pod_selector = {"cnpg.io/cluster": name}
-        instances = 1 + request.read_replicas + (1 if request.multi_az and request.read_replicas < 2 else 0)
-        database: pulumi.Resource = k8s.apiextensions.CustomResource(
-            name,
-            api_version="postgresql.cnpg.io/v1",
-            kind="Cluster",
-            metadata=manifest(meta),
-            spec=manifest(
-                {
-                    "instances": instances,
-                    "imageName": CNPG_IMAGES[request.version],
-                    "storage": {"size": quantity_memory(request.storage_mib)}
-                    | ({"storageClass": settings.storage_class} if settings.storage_class else {}),
-                    "bootstrap": {
-                        "initdb": {
-                            "database": request.database,
-                            "owner": request.username,
-                            "secret": {"name": f"{name}-credentials"},
-                            "dataChecksums": True,
-                        }
-                    },
-                    "postgresql": {"parameters": {"password_encryption": "scram-sha-256"}},
-                    "resources": {
-                        "requests": {
-                            "cpu": f"{int(request.cpu * 1000)}m",
-                            "memory": quantity_memory(request.memory_mib),
-                        },
-                        "limits": {"memory": quantity_memory(request.memory_mib)},
-                    },
-                    "affinity": {
-                        "nodeSelector": dict(_scheduling(request).node_selector),
-                        "tolerations": list(_scheduling(request).tolerations),
-                        **({"topologyKey": "topology.kubernetes.io/zone"} if request.multi_az else {}),
-                    },
-                    "enableSuperuserAccess": False,
-                }
-            ),
-            opts=pulumi.ResourceOptions.merge(cluster.opts(parent, depends_on=[credentials]), protect),
-        )
+        host, pod_selector = f"{name}-rw", {"cnpg.io/cluster": name}
+        opts = pulumi.ResourceOptions.merge(cluster.opts(parent, depends_on=[credentials]), protect)
+        database = _cnpg_cluster(request, meta, settings, opts)
     else:
-        host = name
-        pod_selector = selector(name)
-        data = claim(f"{name}-data", ns, meta["labels"], request.storage_mib, False, settings,
-                     pulumi.ResourceOptions.merge(cluster.opts(parent), protect))  # fmt: skip
-        container = Container(
-            name="postgres",
-            image=POSTGRES_IMAGES[request.version],
-            ports=(),
-            env={
-                "POSTGRES_DB": request.database,
-                "POSTGRES_USER": request.username,
-                "POSTGRES_PASSWORD_FILE": f"{SECRETS_DIR}/password",
-                "PGDATA": f"{DATA}/pgdata",
-                "POSTGRES_INITDB_ARGS": "--auth-host=scram-sha-256 --data-checksums",
-            },
-            cpu=request.cpu,
-            memory_mib=request.memory_mib,
-            limit_cpu=request.limit_cpu,
-            limit_memory_mib=request.limit_memory_mib,
-            health=HealthRequest(
-                kind="command",
-                port=5432,
-                command=("pg_isready", "-q", "-U", request.username, "-d", request.database, "-h", "127.0.0.1"),
-                interval_s=10,
-                start_period_s=30,
-            ),
-            uid=UID,
-            gid=UID,
-            mounts=(("data", DATA), ("secrets", SECRETS_DIR), ("run", "/var/run/postgresql"), ("tmp", "/tmp")),
-        )
-        secrets, _ = secret_volume(f"{name}-credentials", ["password"])
-        volumes = [
-            {"name": "data", "persistentVolumeClaim": {"claimName": f"{name}-data"}},
-            secrets,
-            {"name": "run", "emptyDir": {}},
-            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
-        ]
-        spec = pod_spec([container], _scheduling(request), f"{name}-sa", volumes)
-        spec["containers"][0]["ports"] = [{"name": "postgres", "containerPort": 5432, "protocol": "TCP"}]
-        k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=manifest({**meta, "name": f"{name}-sa"}), automount_service_account_token=False,
-            opts=cluster.opts(parent),
-        )  # fmt: skip
-        database = k8s.apps.v1.StatefulSet(
-            name,
-            metadata=manifest(meta),
-            spec=manifest(
-                {
-                    "replicas": 1,
-                    "serviceName": name,
-                    "selector": {"matchLabels": selector(name)},
-                    "template": {"metadata": {"labels": meta["labels"]}, "spec": spec},
-                }
-            ),
-            opts=cluster.opts(parent, depends_on=[data, credentials]),
-        )
-        k8s.core.v1.Service(
-            f"{name}-svc",
-            metadata=manifest(meta),
-            spec=manifest(
-                {
-                    "selector": selector(name),
-                    "ports": [{"name": "postgres", "port": 5432, "targetPort": 5432, "protocol": "TCP"}],
-                }
-            ),
-            opts=cluster.opts(parent),
-        )
+        host, pod_selector = name, selector(name)
+        database = _statefulset(request, meta, credentials, settings, cluster, parent, protect)
     traffic.add_workload(name, pod_selector, ())
     if settings.cnpg:
         _operator_traffic(name, pod_selector, settings, traffic)
@@ -219,6 +111,150 @@ def build(
         username=request.username,
         password=password,
         resources=tuple(resources),
+    )
+
+
+def _credentials(
+    request: PostgresRequest,
+    password: pulumi.Output[str],
+    meta: dict[str, Any],
+    cluster: Cluster,
+    parent: pulumi.Resource,
+) -> k8s.core.v1.Secret:
+    """The owner's basic-auth Secret (CloudNativePG bootstraps from it; the StatefulSet mounts its password)."""
+    return k8s.core.v1.Secret(
+        f"{request.name}-credentials",
+        metadata=manifest({**meta, "name": f"{request.name}-credentials"}),
+        type="kubernetes.io/basic-auth",
+        string_data={"username": request.username, "password": pulumi.Output.secret(password)},
+        opts=cluster.opts(parent),
+    )
+
+
+def _cnpg_cluster(
+    request: PostgresRequest, meta: dict[str, Any], settings: KubernetesSettings, opts: pulumi.ResourceOptions
+) -> pulumi.Resource:
+    """A CloudNativePG Cluster: 1 + read replicas instances (3 when the profile wants multi-AZ HA)."""
+    instances = 1 + request.read_replicas + (1 if request.multi_az and request.read_replicas < 2 else 0)
+    return k8s.apiextensions.CustomResource(
+        request.name,
+        api_version="postgresql.cnpg.io/v1",
+        kind="Cluster",
+        metadata=manifest(meta),
+        spec=manifest(
+            {
+                "instances": instances,
+                "imageName": CNPG_IMAGES[request.version],
+                "storage": {"size": quantity_memory(request.storage_mib)}
+                | ({"storageClass": settings.storage_class} if settings.storage_class else {}),
+                "bootstrap": {
+                    "initdb": {
+                        "database": request.database,
+                        "owner": request.username,
+                        "secret": {"name": f"{request.name}-credentials"},
+                        "dataChecksums": True,
+                    }
+                },
+                "postgresql": {"parameters": {"password_encryption": "scram-sha-256"}},
+                "resources": {
+                    "requests": {
+                        "cpu": f"{int(request.cpu * 1000)}m",
+                        "memory": quantity_memory(request.memory_mib),
+                    },
+                    "limits": {"memory": quantity_memory(request.memory_mib)},
+                },
+                "affinity": {
+                    "nodeSelector": dict(_scheduling(request).node_selector),
+                    "tolerations": list(_scheduling(request).tolerations),
+                    **({"topologyKey": "topology.kubernetes.io/zone"} if request.multi_az else {}),
+                },
+                "enableSuperuserAccess": False,
+            }
+        ),
+        opts=opts,
+    )
+
+
+def _statefulset(
+    request: PostgresRequest,
+    meta: dict[str, Any],
+    credentials: k8s.core.v1.Secret,
+    settings: KubernetesSettings,
+    cluster: Cluster,
+    parent: pulumi.Resource,
+    protect: pulumi.ResourceOptions,
+) -> pulumi.Resource:
+    """Without the operator: one Postgres pod on an explicit PVC, its ServiceAccount and its Service."""
+    name, ns = request.name, cluster.namespace_name
+    data = claim(f"{name}-data", ns, meta["labels"], request.storage_mib, False, settings,
+                 pulumi.ResourceOptions.merge(cluster.opts(parent), protect))  # fmt: skip
+    secrets, _ = secret_volume(f"{name}-credentials", ["password"])
+    volumes = [
+        {"name": "data", "persistentVolumeClaim": {"claimName": f"{name}-data"}},
+        secrets,
+        {"name": "run", "emptyDir": {}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
+    ]
+    spec = pod_spec([_container(request)], _scheduling(request), f"{name}-sa", volumes)
+    spec["containers"][0]["ports"] = [{"name": "postgres", "containerPort": 5432, "protocol": "TCP"}]
+    k8s.core.v1.ServiceAccount(
+        f"{name}-sa", metadata=manifest({**meta, "name": f"{name}-sa"}), automount_service_account_token=False,
+        opts=cluster.opts(parent),
+    )  # fmt: skip
+    database = k8s.apps.v1.StatefulSet(
+        name,
+        metadata=manifest(meta),
+        spec=manifest(
+            {
+                "replicas": 1,
+                "serviceName": name,
+                "selector": {"matchLabels": selector(name)},
+                "template": {"metadata": {"labels": meta["labels"]}, "spec": spec},
+            }
+        ),
+        opts=cluster.opts(parent, depends_on=[data, credentials]),
+    )
+    k8s.core.v1.Service(
+        f"{name}-svc",
+        metadata=manifest(meta),
+        spec=manifest(
+            {
+                "selector": selector(name),
+                "ports": [{"name": "postgres", "port": 5432, "targetPort": 5432, "protocol": "TCP"}],
+            }
+        ),
+        opts=cluster.opts(parent),
+    )
+    return database
+
+
+def _container(request: PostgresRequest) -> Container:
+    """The Postgres container: password from a file, scram-sha-256, checksums, pg_isready health."""
+    return Container(
+        name="postgres",
+        image=POSTGRES_IMAGES[request.version],
+        ports=(),
+        env={
+            "POSTGRES_DB": request.database,
+            "POSTGRES_USER": request.username,
+            "POSTGRES_PASSWORD_FILE": f"{SECRETS_DIR}/password",
+            "PGDATA": f"{DATA}/pgdata",
+            "POSTGRES_INITDB_ARGS": "--auth-host=scram-sha-256 --data-checksums",
+        },
+        cpu=request.cpu,
+        memory_mib=request.memory_mib,
+        limit_cpu=request.limit_cpu,
+        limit_memory_mib=request.limit_memory_mib,
+        health=HealthRequest(
+            kind="command",
+            port=5432,
+            command=("pg_isready", "-q", "-U", request.username, "-d", request.database, "-h", "127.0.0.1"),
+            interval_s=10,
+            start_period_s=30,
+        ),
+        uid=UID,
+        gid=UID,
+        mounts=(("data", DATA), ("secrets", SECRETS_DIR), ("run", "/var/run/postgresql"), ("tmp", "/tmp")),
     )
 
 
