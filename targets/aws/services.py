@@ -10,11 +10,8 @@ knows its target groups: an ECS service's load balancers are part of it.
   task keeps its own security group), with ``resourceRequirements`` GPU: whole
   GPUs, a fraction below 1 reserving one (MPS shares cannot pass through
   pulumi-aws); see ``gpu_sharing.py``.
-- Task bind volumes (``/tmp`` scratch, ``/run/secrets``) are created root-owned
-  0755 by ECS on Fargate and EC2 alike, so a short-lived ``init`` container runs
-  as root with only ``CHOWN`` left of Docker's default capabilities: it hands
-  the scratch volume to the workload's user and writes the secret files (0400,
-  owned by that user) from ECS ``secrets``. The workload itself stays non-root.
+- Container definitions (the root, CHOWN-only ``init`` container that prepares the
+  bind volumes, then the non-root workload) are plain JSON from ``containers.py``.
 - Secrets live in Secrets Manager (encrypted with the stack key) and reach the
   container as ECS ``secrets``.
 - An execution role that may read exactly the task's secrets, pull from exactly
@@ -36,34 +33,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.protocol import SECRETS_DIR, SecretRef, ServiceRequest
+from components.protocol import SecretRef, ServiceRequest
+from targets.aws.containers import container_definitions
 from targets.aws.fargate import task_size
 from targets.aws.firewall import Firewall
 from targets.aws.foundation import Foundation
-from targets.aws.gpu_sharing import gpu_requirement
 from targets.aws.settings import AwsPoolSettings, AwsSettings, ScaleSchedule, app_autoscaling_cron
-from targets.health import health_test
 
-INIT_IMAGE = "public.ecr.aws/docker/library/busybox:1.36.1"
-INIT = "init"
-SCRATCH_IN_INIT = "/scratch"
-# Docker's default capability set less CHOWN: what the init container drops. Fargate lets a task *add*
-# only SYS_PTRACE, so "drop ALL, add CHOWN" is not an option there; dropping the rest is.
-DEFAULT_CAPABILITIES_BUT_CHOWN = (
-    "AUDIT_WRITE",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "NET_RAW",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-)
 ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<repo>[^:@]+)"
 )
@@ -89,13 +65,6 @@ class Prepared:
     load_balancers: list[aws.ecs.ServiceLoadBalancerArgsDict] = field(default_factory=list)
     parent: pulumi.Resource | None = None
     service: aws.ecs.Service | None = None
-
-
-def _gpu_requirement(request: ServiceRequest) -> list[dict[str, Any]]:
-    """Whole GPUs as ``value``, a fraction below 1 reserving one (targets/aws/checks.py rejected what ECS cannot
-    take)."""
-    requirement = gpu_requirement(request.gpu)
-    return [requirement] if requirement else []
 
 
 def _pool_schedule(request: ServiceRequest) -> ScaleSchedule | None:
@@ -175,14 +144,16 @@ class Services:
             logs.name, *[request.env[k] for k in env_names], *secret_refs.values(), *file_refs.values()
         ).apply(
             lambda values: json.dumps(
-                self._containers(
+                container_definitions(
                     request,
-                    values[0],
-                    dict(zip(env_names, values[1:head], strict=True)),
-                    dict(zip(secret_refs, values[head : head + len(secret_refs)], strict=True)),
-                    dict(zip(file_refs, values[head + len(secret_refs) :], strict=True)),
-                    efs_mounts,
+                    region=self.settings.region,
+                    log_group=values[0],
+                    env=dict(zip(env_names, values[1:head], strict=True)),
+                    secrets=dict(zip(secret_refs, values[head : head + len(secret_refs)], strict=True)),
+                    files=dict(zip(file_refs, values[head + len(secret_refs) :], strict=True)),
+                    efs_mounts=efs_mounts,
                     ec2=not uses_fargate,
+                    writable=self._writable(request),
                 )
             )
         )
@@ -296,73 +267,6 @@ class Services:
             )
             mounts.append((volume.name, volume.path))
         return volumes, mounts
-
-    # -- containers --------------------------------------------------------
-    def _containers(
-        self,
-        request: ServiceRequest,
-        log_group: str,
-        env: dict[str, str],
-        secrets: dict[str, str],
-        files: dict[str, str],
-        efs_mounts: list[tuple[str, str]],
-        ec2: bool,
-    ) -> list[dict[str, Any]]:
-        """The container definitions (JSON the ECS API takes)."""
-        region = self.settings.region
-        logging = {
-            "logDriver": "awslogs",
-            "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": request.name},
-        }
-        writable = self._writable(request)
-        main: dict[str, Any] = {
-            "name": request.name,
-            "image": request.image,
-            "essential": True,
-            "user": request.user,
-            "readonlyRootFilesystem": not writable,
-            "privileged": False,
-            "linuxParameters": {"capabilities": {"drop": ["ALL"]}, "initProcessEnabled": True},
-            "portMappings": [
-                {
-                    "name": p.name,
-                    "containerPort": p.container_port,
-                    "protocol": p.protocol,
-                    **({"appProtocol": app} if (app := _app_protocol(p.app_protocol)) else {}),
-                }
-                for p in request.ports
-            ],
-            "environment": [{"name": k, "value": str(v)} for k, v in sorted(env.items())],
-            "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
-            "logConfiguration": logging,
-            "mountPoints": [
-                {"sourceVolume": "scratch", "containerPath": "/tmp", "readOnly": False},
-                *[{"sourceVolume": n, "containerPath": p, "readOnly": False} for n, p in efs_mounts],
-            ],
-            "resourceRequirements": _gpu_requirement(request),
-        }
-        if ec2:
-            main["cpu"] = max(int(request.cpu * 1024), 1)
-            main["memoryReservation"] = request.memory_mib
-            main["memory"] = max(request.limit_memory_mib, request.memory_mib)
-        if request.command is not None:
-            main["entryPoint"] = list(request.command)
-        if request.args is not None:
-            main["command"] = list(request.args)
-        if request.health is not None:
-            main["healthCheck"] = {
-                "command": health_test(request.health),
-                "interval": max(5, request.health.interval_s),
-                "timeout": max(2, min(request.health.timeout_s, 60)),
-                "retries": request.health.retries,
-                "startPeriod": min(request.health.start_period_s, 300),
-            }
-        if not main["resourceRequirements"]:
-            del main["resourceRequirements"]
-        if files:
-            main["mountPoints"].append({"sourceVolume": "secrets", "containerPath": SECRETS_DIR, "readOnly": True})
-        main["dependsOn"] = [{"containerName": INIT, "condition": "SUCCESS"}]
-        return [_init_container(request.user, files, logging), main]
 
     def _writable(self, request: ServiceRequest) -> bool:
         return request.name in self.settings.writable_root or not request.read_only_root
@@ -486,50 +390,6 @@ class Services:
                 scalable_target_action={"min_capacity": bounds[0], "max_capacity": bounds[1]},
                 opts=self.foundation.opts(parent),
             )
-
-
-def _app_protocol(app_protocol: str) -> str | None:
-    """ECS Service Connect's appProtocol (HTTP-family ports only; raw TCP/UDP ports carry none)."""
-    return {"http": "http", "websocket": "http", "http2": "http2", "grpc": "grpc"}.get(app_protocol)
-
-
-def init_script(user: str, files: list[str]) -> str:
-    """Hand the scratch volume to ``user`` and write each secret file 0400 owned by it (chmod before chown:
-    once root no longer owns a file, changing its mode would need FOWNER, which the container dropped)."""
-    owner = user if ":" in user else f"{user}:{user}"
-    steps = ["set -e", "umask 077", f"chmod 0700 {SCRATCH_IN_INIT}", f"chown {owner} {SCRATCH_IN_INIT}"]
-    for index, name in enumerate(files):
-        path = f"{SECRETS_DIR}/{name}"
-        steps += [f'printf "%s" "$SECRET_FILE_{index}" > {path}', f"chmod 0400 {path}", f"chown {owner} {path}"]
-    return "; ".join(steps)
-
-
-def _init_container(user: str, files: dict[str, str], logging: dict[str, Any]) -> dict[str, Any]:
-    """The root, CHOWN-only container that prepares the task's bind volumes for the non-root workload.
-
-    ECS creates task bind volumes root-owned 0755 (Fargate and EC2), and ECS offers no uid/mode option for
-    them (``tmpfs`` mounts, which take a mode, are not supported on Fargate). A root process that is the
-    directory's owner may write there without DAC_OVERRIDE, and CHOWN lets it give the result away.
-    """
-    names = sorted(files)
-    mounts = [{"sourceVolume": "scratch", "containerPath": SCRATCH_IN_INIT, "readOnly": False}]
-    if names:
-        mounts.append({"sourceVolume": "secrets", "containerPath": SECRETS_DIR, "readOnly": False})
-    return {
-        "name": INIT,
-        "image": INIT_IMAGE,
-        "essential": False,
-        "user": "0",
-        "readonlyRootFilesystem": True,
-        "privileged": False,
-        "linuxParameters": {"capabilities": {"drop": list(DEFAULT_CAPABILITIES_BUT_CHOWN)}},
-        "command": ["sh", "-c", init_script(user, names)],
-        "memoryReservation": 16,
-        "memory": 64,
-        "secrets": [{"name": f"SECRET_FILE_{i}", "valueFrom": files[name]} for i, name in enumerate(names)],
-        "mountPoints": mounts,
-        "logConfiguration": {**logging, "options": {**logging["options"], "awslogs-stream-prefix": "init"}},
-    }
 
 
 def ecr_repository_arns(images: list[str]) -> list[str]:
