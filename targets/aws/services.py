@@ -73,6 +73,15 @@ def _pool_schedule(request: ServiceRequest) -> ScaleSchedule | None:
     return settings.schedule if isinstance(settings, AwsPoolSettings) else None
 
 
+def _fargate_size(request: ServiceRequest) -> tuple[int, int]:
+    """On Fargate the task size is what is reserved and billed: the requests, rounded up to a valid pair
+    (targets/aws/checks.py has rejected requests no Fargate task can hold). On EC2 the container reserves its
+    requests and is capped at its limits (set per container)."""
+    size = task_size(request.cpu, request.memory_mib)
+    assert size is not None, f"{request.name}: requests exceed the largest Fargate task"
+    return size
+
+
 def _exec_enabled(profile_name: str, writable_root: bool) -> bool:
     """ECS Exec in dev and staging, and only where the SSM agent it injects can write the root filesystem."""
     return profile_name != "prod" and writable_root
@@ -97,27 +106,14 @@ class Services:
         f = self.foundation
         name = request.name
         opts = f.opts(parent)
-        self.firewall.group(name, parent)
-        self.firewall.https_out(name, parent)
-        for peer in request.peers:
-            if peer.name in self.firewall.groups:
-                for port in peer.ports:
-                    self.firewall.allow(name, peer.name, port, protocol=peer.protocol, parent=parent)
+        self._firewall(request, parent)
         logs = f.log_group(name, parent)
         secret_refs = self._secrets(name, request, parent)
         file_refs = {
             file_name: self._secret(f"{name}-file-{file_name.replace('.', '-')}", value, parent)
             for file_name, value in request.secret_files.items()
         }
-        execution_role = aws.iam.Role(f"{name}-execution-role", assume_role_policy=ASSUME_TASKS, opts=opts)
-        aws.iam.RolePolicy(
-            f"{name}-execution-policy",
-            role=execution_role.id,
-            policy=pulumi.Output.all(logs.arn, f.kms_key.arn, *secret_refs.values(), *file_refs.values()).apply(
-                lambda values: json.dumps(_execution_policy(values[0], values[1], values[2:], [request.image]))
-            ),
-            opts=opts,
-        )
+        execution_role = self._execution_role(request, logs, [*secret_refs.values(), *file_refs.values()], opts)
         task_role = aws.iam.Role(f"{name}-task-role", assume_role_policy=ASSUME_TASKS, opts=opts)
         volumes, efs_mounts = self._volumes(request, task_role, parent)
         if _exec_enabled(f.profile.name, self._writable(request)):
@@ -128,35 +124,8 @@ class Services:
                 opts=opts,
             )
         uses_fargate = capacity_provider is None
-        if uses_fargate:
-            # On Fargate the task size is what is reserved and billed: the requests, rounded up to a valid pair
-            # (targets/aws/checks.py has rejected requests no Fargate task can hold).
-            size = task_size(request.cpu, request.memory_mib)
-            assert size is not None, f"{name}: requests exceed the largest Fargate task"
-            cpu, memory = size
-        else:
-            # On EC2 the container reserves its requests and is capped at its limits (set per container below).
-            cpu = memory = None
-        port_names = {p.container_port: p.name for p in request.ports}
-        env_names = sorted(request.env)
-        head = 1 + len(env_names)
-        definition = pulumi.Output.all(
-            logs.name, *[request.env[k] for k in env_names], *secret_refs.values(), *file_refs.values()
-        ).apply(
-            lambda values: json.dumps(
-                container_definitions(
-                    request,
-                    region=self.settings.region,
-                    log_group=values[0],
-                    env=dict(zip(env_names, values[1:head], strict=True)),
-                    secrets=dict(zip(secret_refs, values[head : head + len(secret_refs)], strict=True)),
-                    files=dict(zip(file_refs, values[head + len(secret_refs) :], strict=True)),
-                    efs_mounts=efs_mounts,
-                    ec2=not uses_fargate,
-                    writable=self._writable(request),
-                )
-            )
-        )
+        cpu, memory = _fargate_size(request) if uses_fargate else (None, None)
+        definition = self._definitions(request, logs, secret_refs, file_refs, efs_mounts, ec2=not uses_fargate)
         task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
             family=f"{f.prefix}-{name}",
@@ -174,9 +143,69 @@ class Services:
             volumes=volumes,
             opts=opts,
         )
+        port_names = {p.container_port: p.name for p in request.ports}
         prepared = Prepared(request, task_definition, name, capacity_provider, port_names, parent=parent)
         self.prepared[name] = prepared
         return prepared
+
+    def _firewall(self, request: ServiceRequest, parent: pulumi.Resource) -> None:
+        """The service's security group: HTTPS out, and in from each peer that already has a group."""
+        name = request.name
+        self.firewall.group(name, parent)
+        self.firewall.https_out(name, parent)
+        for peer in request.peers:
+            if peer.name in self.firewall.groups:
+                for port in peer.ports:
+                    self.firewall.allow(name, peer.name, port, protocol=peer.protocol, parent=parent)
+
+    def _execution_role(
+        self,
+        request: ServiceRequest,
+        logs: aws.cloudwatch.LogGroup,
+        secret_arns: list[pulumi.Output[str]],
+        opts: pulumi.ResourceOptions,
+    ) -> aws.iam.Role:
+        """The role ECS starts the task with: its log group, exactly its secrets, its ECR repositories."""
+        role = aws.iam.Role(f"{request.name}-execution-role", assume_role_policy=ASSUME_TASKS, opts=opts)
+        aws.iam.RolePolicy(
+            f"{request.name}-execution-policy",
+            role=role.id,
+            policy=pulumi.Output.all(logs.arn, self.foundation.kms_key.arn, *secret_arns).apply(
+                lambda values: json.dumps(_execution_policy(values[0], values[1], values[2:], [request.image]))
+            ),
+            opts=opts,
+        )
+        return role
+
+    def _definitions(
+        self,
+        request: ServiceRequest,
+        logs: aws.cloudwatch.LogGroup,
+        secret_refs: dict[str, pulumi.Output[str]],
+        file_refs: dict[str, pulumi.Output[str]],
+        efs_mounts: list[tuple[str, str]],
+        ec2: bool,
+    ) -> pulumi.Output[str]:
+        """The container definitions as JSON, once the log group, env values and secret ARNs are known."""
+        env_names = sorted(request.env)
+        head = 1 + len(env_names)
+        return pulumi.Output.all(
+            logs.name, *[request.env[k] for k in env_names], *secret_refs.values(), *file_refs.values()
+        ).apply(
+            lambda values: json.dumps(
+                container_definitions(
+                    request,
+                    region=self.settings.region,
+                    log_group=values[0],
+                    env=dict(zip(env_names, values[1:head], strict=True)),
+                    secrets=dict(zip(secret_refs, values[head : head + len(secret_refs)], strict=True)),
+                    files=dict(zip(file_refs, values[head + len(secret_refs) :], strict=True)),
+                    efs_mounts=efs_mounts,
+                    ec2=ec2,
+                    writable=self._writable(request),
+                )
+            )
+        )
 
     # -- secrets -----------------------------------------------------------
     def _secret(self, name: str, value: pulumi.Input[str], parent: pulumi.Resource) -> pulumi.Output[str]:
