@@ -9,6 +9,7 @@ fails when a built plugin leaves a hook empty.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,24 @@ class StatefulType:
 
 
 EVERY_INPUT = "*"
+
+
+def lazy_load(package: str) -> Callable[[], Any]:
+    """The ``load`` hook: import ``<package>.target`` (and so its provider SDK) only when a stack runs it."""
+
+    def load() -> Any:
+        return importlib.import_module(f"{package}.target").TARGET
+
+    return load
+
+
+def lazy_render(package: str) -> Callable[[Any, Any], list[Any]]:
+    """The ``render`` hook: ``<package>.render.render``, imported when the preview renders."""
+
+    def render(resources: Any, directory: Any) -> list[Any]:
+        return list(importlib.import_module(f"{package}.render").render(resources, directory))
+
+    return render
 
 
 def no_gpu_devices(

@@ -7,23 +7,8 @@ Only ``target.py`` and what it imports load pulumi_aws; ``settings.py``, ``check
 
 from __future__ import annotations
 
-from typing import Any
-
 from targets.aws import checks, mocks, settings
-from targets.contract import StatefulType, TargetPlugin, no_gpu_devices
-
-
-def _load() -> Any:
-    from targets.aws.target import TARGET
-
-    return TARGET
-
-
-def _render(resources: Any, directory: Any) -> list[Any]:
-    from targets.aws.render import render
-
-    return list(render(resources, directory))
-
+from targets.contract import StatefulType, TargetPlugin, lazy_load, lazy_render, no_gpu_devices
 
 PLUGIN = TargetPlugin(
     name="aws",
@@ -33,8 +18,8 @@ PLUGIN = TargetPlugin(
     requirements=settings.requirements,
     check=checks.check,
     caveats=checks.caveats,
-    load=_load,
-    render=_render,
+    load=lazy_load(__name__),
+    render=lazy_render(__name__),
     gpu_devices=no_gpu_devices,
     reservation_text=checks.reservation_text,
     mock_outputs=mocks.resource_outputs,

@@ -7,23 +7,16 @@ Only ``target.py`` and what it imports load pulumi_docker; ``settings.py``, ``ch
 
 from __future__ import annotations
 
-from typing import Any
-
-from targets.contract import EVERY_INPUT, StatefulType, TargetPlugin, no_mock_call, no_reservation
+from targets.contract import (
+    EVERY_INPUT,
+    StatefulType,
+    TargetPlugin,
+    lazy_load,
+    lazy_render,
+    no_mock_call,
+    no_reservation,
+)
 from targets.docker import checks, mocks, settings
-
-
-def _load() -> Any:
-    from targets.docker.target import TARGET
-
-    return TARGET
-
-
-def _render(resources: Any, directory: Any) -> list[Any]:
-    from targets.docker.render import render
-
-    return list(render(resources, directory))
-
 
 PLUGIN = TargetPlugin(
     name="docker",
@@ -33,8 +26,8 @@ PLUGIN = TargetPlugin(
     requirements=settings.requirements,
     check=checks.check,
     caveats=checks.caveats,
-    load=_load,
-    render=_render,
+    load=lazy_load(__name__),
+    render=lazy_render(__name__),
     gpu_devices=checks.gpu_devices,
     reservation_text=no_reservation,
     mock_outputs=mocks.resource_outputs,

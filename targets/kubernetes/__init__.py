@@ -7,24 +7,18 @@ Only ``target.py`` and what it imports load pulumi_kubernetes; ``settings.py``, 
 
 from __future__ import annotations
 
-from typing import Any
-
-from targets.contract import StatefulType, TargetPlugin, no_gpu_devices, no_mock_call, no_reservation
+from targets.contract import (
+    StatefulType,
+    TargetPlugin,
+    lazy_load,
+    lazy_render,
+    no_gpu_devices,
+    no_mock_call,
+    no_reservation,
+)
 from targets.kubernetes import checks, mocks, settings
 
 _METADATA = ("metadata.name", "metadata.namespace")  # pulumi-kubernetes replaces any object on these
-
-
-def _load() -> Any:
-    from targets.kubernetes.target import TARGET
-
-    return TARGET
-
-
-def _render(resources: Any, directory: Any) -> list[Any]:
-    from targets.kubernetes.render import render
-
-    return list(render(resources, directory))
 
 
 PLUGIN = TargetPlugin(
@@ -35,8 +29,8 @@ PLUGIN = TargetPlugin(
     requirements=settings.requirements,
     check=checks.check,
     caveats=checks.caveats,
-    load=_load,
-    render=_render,
+    load=lazy_load(__name__),
+    render=lazy_render(__name__),
     gpu_devices=no_gpu_devices,
     reservation_text=no_reservation,
     mock_outputs=mocks.resource_outputs,
