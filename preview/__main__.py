@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from preview.report import Report
 from preview.runner import read_stack_config, run_program, stack_names
 from stacks.errors import ConfigError
 from stacks.loader import load_stack
+from stacks.program import run
 from stacks.settings import PROJECT
 
 
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.target:
             config[f"{PROJECT}:target"] = args.target
         spec = load_stack(args.stack, config)  # fail fast, and learn what the report names
-        result = run_program(args.stack, config, secret_keys)
+        result = run_program(args.stack, config, secret_keys, program=partial(run, spec))
     except ConfigError as error:
         print(error.message, file=sys.stderr)
         return 1

@@ -1,64 +1,177 @@
-"""``python -m preview.benchmark``: how long the offline preview of the largest blueprint takes.
+"""``python -m preview.benchmark``: the offline preview's cost against the SDK's own (the floor).
 
-Speed is a feature, measured here rather than asserted in a timed test (a busy
-CI machine would make such a test flaky). Each run is a fresh interpreter so
-import time counts, as it does for a user typing ``python -m preview``.
+Speed is a feature, measured here rather than asserted in a timed test (a busy CI machine would
+make such a test flaky). Each case runs ``python -m preview STACK --json`` in a fresh interpreter
+(imports count, as they do for a user) and then ``python -m preview.floor`` on what it recorded:
+the same resources registered with the providers' typed SDK classes under a trivial mock. A line
+shows both (median wall seconds, peak RSS) and their ratio, and milliseconds per resource, so a
+cost that grows faster than the resource count shows up between the 100 and 1000 sizes.
+
+Cases: synthetic blueprints (:mod:`preview.synthetic`, ``plain`` and ``mix``) at each size on each
+built target, and every shipped blueprint on each built target (``--shipped``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from preview.runner import ROOT
+from preview.synthetic import KINDS, blueprint_text
+from targets import TARGETS
 
 BLUEPRINTS = ROOT / "blueprints"
 
 
-def largest_blueprint() -> str:
-    """The shipped blueprint with the most lines: a fair proxy for the most resources."""
-    return max(BLUEPRINTS.glob("*.yaml"), key=lambda p: len(p.read_text().splitlines())).stem
+@dataclass(frozen=True)
+class Run:
+    """One process: wall seconds, peak resident memory (MiB), exit status."""
+
+    seconds: float
+    peak_mib: float
+    status: int
 
 
-def measure(stack: str, blueprint: str, target: str | None, runs: int) -> dict[str, object]:
-    command = [sys.executable, "-m", "preview", stack, "--json", "--blueprint", blueprint]
-    if target:
-        command += ["--target", target]
-    seconds: list[float] = []
-    resources = 0
-    for _ in range(runs):
+@dataclass(frozen=True)
+class Case:
+    """One blueprint on one target, measured ``runs`` times against its floor."""
+
+    label: str
+    target: str
+    resources: int
+    preview: list[Run]
+    floor: list[Run]
+
+    def line(self) -> dict[str, object]:
+        seconds = statistics.median(r.seconds for r in self.preview)
+        floor_seconds = statistics.median(r.seconds for r in self.floor)
+        peak = max(r.peak_mib for r in self.preview)
+        floor_peak = max(r.peak_mib for r in self.floor)
+        return {
+            "case": self.label,
+            "target": self.target,
+            "resources": self.resources,
+            "preview_s": round(seconds, 2),
+            "floor_s": round(floor_seconds, 2),
+            "ratio": round(seconds / floor_seconds, 2),
+            "preview_mib": round(peak),
+            "floor_mib": round(floor_peak),
+            "memory_ratio": round(peak / floor_peak, 2),
+            "ms_per_resource": round(1000 * seconds / max(self.resources, 1), 2),
+        }
+
+
+def measure(command: list[str], output: Path) -> Run:
+    """Run ``command`` with stdout to ``output``; its wall time and its own peak RSS (wait4)."""
+    with output.open("w") as sink:
         start = time.perf_counter()
-        completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-        seconds.append(time.perf_counter() - start)
-        if completed.returncode not in (0, 2):
-            raise SystemExit(f"preview failed: {completed.stderr.strip()}")
-        resources = json.loads(completed.stdout)["summary"]["resources"]
-    return {
-        "stack": stack,
-        "blueprint": blueprint,
-        "target": target or "(stack default)",
-        "runs": runs,
-        "resources": resources,
-        "median_s": round(statistics.median(seconds), 3),
-        "min_s": round(min(seconds), 3),
-        "max_s": round(max(seconds), 3),
-    }
+        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if process.returncode not in (0, 2):  # 2: mandatory policy violations, still a full preview
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}): {stderr.strip()[-2000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024, process.returncode)
+
+
+def run_case(label: str, stack: str, blueprint: str, target: str, runs: int, work: Path) -> Case:
+    """Preview ``blueprint`` on ``target`` ``runs`` times, then register what it recorded as the floor."""
+    recorded = work / f"{label}-{target}.json"
+    command = [sys.executable, "-m", "preview", stack, "--json", "--blueprint", blueprint, "--target", target]
+    preview = [measure(command, recorded) for _ in range(runs)]
+    resources = len(json.loads(recorded.read_text())["resources"])
+    floor_out = work / "floor.json"
+    floor = [measure([sys.executable, "-m", "preview.floor", str(recorded)], floor_out) for _ in range(runs)]
+    bare = json.loads(floor_out.read_text())["bare"]
+    if bare:
+        print(f"note: {label} on {target}: {bare} resource(s) registered bare in the floor", file=sys.stderr)
+    return Case(label, target, resources, preview, floor)
+
+
+def cases(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
+    """(label, blueprint path or name) for every requested blueprint."""
+    found: list[tuple[str, str]] = []
+    for kind in args.kinds:
+        for size in args.sizes:
+            path = work / f"synthetic-{kind}-{size}.yaml"
+            path.write_text(blueprint_text(kind, size))
+            found.append((f"{kind}-{size}", str(path)))
+    if args.shipped:
+        found += [(path.stem, path.stem) for path in sorted(BLUEPRINTS.glob("*.yaml"))]
+    return found
+
+
+def _names(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """An argparse type: a comma-separated subset of ``allowed``."""
+
+    def parse(text: str) -> list[str]:
+        values = [part for part in text.split(",") if part]
+        if not values or not set(values) <= set(allowed):
+            raise argparse.ArgumentTypeError(f"{text!r}: comma-separated, each one of {', '.join(allowed)}")
+        return values
+
+    return parse
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: comma-separated positive whole numbers, e.g. 10,100,1000")
+    return sizes
 
 
 def main(argv: list[str] | None = None) -> int:
+    built = tuple(name for name, info in TARGETS.items() if info.built)
     parser = argparse.ArgumentParser(prog="python -m preview.benchmark", description=__doc__)
-    parser.add_argument("--stack", default="dev")
-    parser.add_argument("--blueprint", default=None, help="default: the largest shipped blueprint")
-    parser.add_argument("--target", default=None)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--stack", default="dev", help="the stack whose environment and config are used")
+    parser.add_argument("--targets", type=_names(built), default=list(built))
+    parser.add_argument("--sizes", type=_sizes, default=[10, 100, 1000])
+    parser.add_argument("--kinds", type=_names(KINDS), default=list(KINDS))
+    parser.add_argument("--shipped", action="store_true", help="also every blueprint in blueprints/")
+    parser.add_argument("--runs", type=int, default=3, help="runs per case (the median is shown)")
+    parser.add_argument("--json", action="store_true", help="one JSON line per case")
     args = parser.parse_args(argv)
-    result = measure(args.stack, args.blueprint or largest_blueprint(), args.target, args.runs)
-    print(json.dumps(result, indent=2))
+    if not args.json:
+        print(_row({key: title for key, title, _ in COLUMNS}))
+    with tempfile.TemporaryDirectory(prefix="gpu-platform-bench-") as directory:
+        work = Path(directory)
+        for label, blueprint in cases(args, work):
+            for target in args.targets:
+                line = run_case(label, args.stack, blueprint, target, args.runs, work).line()
+                print(json.dumps(line) if args.json else _row(line), flush=True)
     return 0
+
+
+COLUMNS = (  # (key of Case.line, heading, width): the table the README shows
+    ("case", "case", -18),
+    ("target", "target", -10),
+    ("resources", "res", 6),
+    ("preview_s", "preview s", 9),
+    ("floor_s", "floor s", 8),
+    ("ratio", "x", 5),
+    ("preview_mib", "MiB", 6),
+    ("floor_mib", "floor", 6),
+    ("memory_ratio", "x", 5),
+    ("ms_per_resource", "ms/res", 7),
+)
+
+
+def _row(line: dict[str, object]) -> str:
+    """One table row; a negative width left-aligns."""
+    return " ".join(f"{line[key]!s:<{-width}}" if width < 0 else f"{line[key]!s:>{width}}" for key, _, width in COLUMNS)
 
 
 if __name__ == "__main__":

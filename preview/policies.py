@@ -23,7 +23,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from policy.pack_config import load
-from policy.rules import POLICIES
+from policy.rules import BY_NAME, POLICIES
 from preview.mocks import Recorded
 from preview.report import Violation
 
@@ -60,13 +60,13 @@ def _options(resource: Recorded) -> PolicyResourceOptions:
     )
 
 
-def _policy_resources(resources: Sequence[Recorded]) -> list[PolicyResource]:
+def _policy_resources(resources: Sequence[Recorded], props: Sequence[Mapping[str, Any]]) -> list[PolicyResource]:
     built: dict[str, PolicyResource] = {}
-    for resource in resources:  # registration order: parents come before children
+    for resource, inputs in zip(resources, props, strict=True):  # registration order: parents first
         parent = built.get(resource.parent or "")
         built[resource.urn] = PolicyResource(
             resource.type,
-            engine_props(resource.inputs),
+            inputs,
             resource.urn,
             resource.name,
             _options(resource),
@@ -89,10 +89,36 @@ def _reporter(found: list[Violation], policy: str, level: str, default_urn: str 
     return report
 
 
+def _by_type(resources: Sequence[Recorded]) -> dict[str, list[int]]:
+    """Positions of the resources of each type, in registration order."""
+    positions: dict[str, list[int]] = {}
+    for index, resource in enumerate(resources):
+        positions.setdefault(resource.type, []).append(index)
+    return positions
+
+
+def _candidates(rule_types: Sequence[str], by_type: Mapping[str, list[int]], count: int) -> list[int]:
+    """The resources a resource rule can apply to: those of its types (all, for a rule without types).
+
+    The wrapped policy skips every other type itself (``Rule.applies_to``); not calling it for them
+    gives the same violations without preparing ``ResourceValidationArgs`` for each resource x rule.
+    """
+    if not rule_types:
+        return list(range(count))
+    return sorted(i for token in set(rule_types) for i in by_type.get(token, ()))
+
+
 def evaluate(resources: Sequence[Recorded], environment: str) -> list[Violation]:
-    """Every violation of every enabled policy, with its enforcement for ``environment``."""
+    """Every violation of every enabled policy, with its enforcement for ``environment``.
+
+    Each resource's inputs are converted to the engine's shape once and shared by every rule
+    (they are read-only proxies); the policies themselves are the pack's own objects.
+    """
     config: dict[str, dict[str, Any]] = load(environment)  # type: ignore[arg-type]
     found: list[Violation] = []
+    props = [engine_props(resource.inputs) for resource in resources]
+    options = [_options(resource) for resource in resources]
+    by_type = _by_type(resources)
     stack_resources: list[PolicyResource] | None = None
     for policy in POLICIES:
         settings = config.get(policy.name, {"enforcementLevel": "advisory", "environment": environment})
@@ -100,19 +126,14 @@ def evaluate(resources: Sequence[Recorded], environment: str) -> list[Violation]
         if level == "disabled":
             continue
         if isinstance(policy, ResourceValidationPolicy):
-            for resource in resources:
+            for index in _candidates(BY_NAME[policy.name].types, by_type, len(resources)):
+                resource = resources[index]
                 args = ResourceValidationArgs(
-                    resource.type,
-                    engine_props(resource.inputs),
-                    resource.urn,
-                    resource.name,
-                    _options(resource),
-                    None,
-                    settings,
+                    resource.type, props[index], resource.urn, resource.name, options[index], None, settings
                 )
                 policy.validate(args, _reporter(found, policy.name, level, resource.urn))
         elif isinstance(policy, StackValidationPolicy):
             if stack_resources is None:
-                stack_resources = _policy_resources(resources)
+                stack_resources = _policy_resources(resources, props)
             policy.validate(StackValidationArgs(stack_resources, settings), _reporter(found, policy.name, level))
     return found

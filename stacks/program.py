@@ -37,9 +37,9 @@ def load() -> StackSpec:
         raise pulumi.RunError(error.message) from None
 
 
-def run() -> None:
-    """Validate, build and export the running stack."""
-    spec = load()
+def run(spec: StackSpec | None = None) -> None:
+    """Validate, build and export the running stack (``spec``: already validated, as the preview has it)."""
+    spec = spec if spec is not None else load()
     for caveat in spec.caveats:
         pulumi.log.warn(caveat.render())
     built = build(spec)

@@ -1,0 +1,162 @@
+"""``python -m preview.floor FILE``: the SDK's own cost for the resources a preview recorded.
+
+The benchmark's floor. It reads a ``python -m preview --json`` document and registers the
+same resources (same types, names, parents, protect flags and inputs, in the same order) with
+the providers' typed SDK classes under a trivial mock — no blueprint, no components' logic, no
+policies, no report. What the preview costs above this is the program's own overhead.
+
+A type's class is found from its token (``aws:ec2/instance:Instance`` -> ``pulumi_aws.ec2.Instance``,
+``kubernetes:apps/v1:Deployment`` -> ``pulumi_kubernetes.apps.v1.Deployment``); the recorded
+camelCase inputs become the class's snake_case keyword arguments (nested values stay as the
+engine received them). A resource whose class or arguments do not resolve is registered as a
+bare ``pulumi.CustomResource`` and counted, so the floor never silently drops work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime.settings as runtime_settings
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+class _Trivial(pulumi.runtime.Mocks):
+    """Echo the inputs back with a fixed id: the least a mock runtime can do."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, []
+
+
+def typed_class(token: str) -> type[pulumi.CustomResource] | None:
+    """The SDK class registering ``token``, or None when it cannot be found."""
+    package, module, name = token.split(":")
+    if package == "pulumi" and module == "providers":  # pulumi:providers:aws -> pulumi_aws.Provider
+        return _class(f"pulumi_{name.replace('-', '_')}", "Provider")
+    parts = module.split("/")
+    if package == "kubernetes":  # apps/v1 -> apps.v1; networking.k8s.io/v1 -> networking.v1; CRDs are generic
+        group = parts[0].removesuffix(".k8s.io")
+        found = _class(".".join(["pulumi_kubernetes", group.split(".")[0], *parts[1:]]), name)
+        crd = _class("pulumi_kubernetes.apiextensions", "CustomResource")
+        return found if found is not None and "." not in group else crd
+    if len(parts) > 1:  # aws:ec2/instance -> ec2; docker:index/container -> the package root
+        parts = parts[:1]
+    return _class(".".join([f"pulumi_{package.replace('-', '_')}", *(p for p in parts if p != "index")]), name)
+
+
+def _class(module: str, name: str) -> type[pulumi.CustomResource] | None:
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+    return found if isinstance(found, type) and issubclass(found, pulumi.CustomResource) else None
+
+
+def _keyword_arguments(cls: type, inputs: dict[str, Any]) -> dict[str, Any] | None:
+    """``inputs`` as ``cls``'s keyword arguments, or None when one does not match a parameter."""
+    kwargs = {_CAMEL.sub("_", key).lower(): value for key, value in inputs.items()}
+    if cls.__name__ == "CustomResource":  # pulumi_kubernetes.apiextensions: any fields, apiVersion and kind given
+        return kwargs if {"api_version", "kind"} <= set(kwargs) else None
+    if cls.__module__.startswith("pulumi_kubernetes"):
+        kwargs.pop("kind", None)  # the typed class sets apiVersion and kind itself
+        kwargs.pop("api_version", None)
+    accepted = set(inspect.signature(cls._internal_init).parameters)  # type: ignore[attr-defined]
+    return kwargs if set(kwargs) <= accepted else None
+
+
+def _construct(cls: type, name: str, opts: pulumi.ResourceOptions, kwargs: dict[str, Any]) -> pulumi.Resource:
+    if cls.__name__ == "CustomResource":
+        return cls(name, opts=opts, **kwargs)
+    return cls(name, opts, **kwargs)
+
+
+def parents_first(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The document's resources (sorted for reading) in an order where each parent precedes its children."""
+    by_urn = {resource["urn"]: resource for resource in resources}
+    ordered: list[dict[str, Any]] = []
+    placed: set[str] = set()
+
+    def place(resource: dict[str, Any]) -> None:
+        chain = []
+        while resource["urn"] not in placed:
+            chain.append(resource)
+            placed.add(resource["urn"])
+            parent = by_urn.get(resource["parent"] or "")
+            if parent is None:
+                break
+            resource = parent
+        ordered.extend(reversed(chain))
+
+    for resource in resources:
+        place(resource)
+    return ordered
+
+
+def program(resources: list[dict[str, Any]], bare: list[str]) -> Callable[[], None]:
+    """Register ``resources`` (a preview's JSON ``resources``) in order; collect bare registrations."""
+
+    def run() -> None:
+        made: dict[str, pulumi.Resource] = {}
+        for resource in resources:
+            opts = pulumi.ResourceOptions(parent=made.get(resource["parent"] or ""), protect=resource["protect"])
+            token, name, inputs = resource["type"], resource["name"], resource["inputs"]
+            if not resource["custom"]:
+                made[resource["urn"]] = pulumi.ComponentResource(token, name, None, opts)
+                continue
+            cls = typed_class(token)
+            kwargs = _keyword_arguments(cls, inputs) if cls is not None else None
+            if cls is not None and kwargs is not None:
+                made[resource["urn"]] = _construct(cls, name, opts, kwargs)
+            else:
+                bare.append(token)
+                made[resource["urn"]] = pulumi.CustomResource(token, name, inputs, opts)
+
+    return run
+
+
+def register(document: dict[str, Any]) -> list[str]:
+    """Register a preview document's resources under the trivial mock; the tokens registered bare.
+
+    Raises what the SDK raises (a class refusing the recorded inputs), as the preview would.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(_Trivial(), project=document["project"], stack=document["stack"], preview=True)
+    bare: list[str] = []
+    try:
+        _sync_await(run_pulumi_func(program(parents_first(document["resources"]), bare)))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    return bare
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m preview.floor PREVIEW.json", file=sys.stderr)
+        return 2
+    document = json.loads(Path(args[0]).read_text())
+    bare = register(document)
+    print(json.dumps({"resources": len(document["resources"]), "bare": len(bare), "bare_types": sorted(set(bare))}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
