@@ -7,6 +7,7 @@ stale table must fail the suite, naming the command that refreshes it.
 from __future__ import annotations
 
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
@@ -84,3 +85,46 @@ def test_application_auto_scaling_crons_read_back_as_the_same_schedule() -> None
     """Services get the pool's schedule in Application Auto Scaling's cron(...) form: same hours."""
     for cron in ("0 7 * * 1-5", "30 19 * * 5,6,0", "0 6 1 * *"):
         assert up_fraction(_unix(app_autoscaling_cron(cron)), "0 22 * * *") == up_fraction(cron, "0 22 * * *")
+
+
+def _product(usd: str) -> str:
+    """One GetProducts PriceList entry, in the shape the Price List Query API documents."""
+    dimension = {"unit": "Hrs", "pricePerUnit": {"USD": usd}, "description": "$ per On Demand Linux hour"}
+    term = {"priceDimensions": {"SKU.TERM.DIM": dimension}}
+    return json.dumps({"product": {}, "terms": {"OnDemand": {"SKU.TERM": term}}})
+
+
+def test_the_refresh_script_asks_the_price_list_api_well_formed_questions() -> None:
+    """botocore's Stubber checks every request against the pricing service model; the answers update rows."""
+    import botocore.session
+    from botocore.stub import Stubber
+
+    from targets.aws import refresh_prices
+
+    client = botocore.session.get_session().create_client(
+        "pricing", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    table = next(t for t in TABLES if t.path.parent.name == "aws")
+    rows = table.regions["us-east-1"]
+    with Stubber(client) as stub:
+        for key in rows["instances"]:
+            filters = refresh_prices.ec2_filters("US East (N. Virginia)", key)
+            stub.add_response(
+                "get_products",
+                {"PriceList": [_product("2.5000000000")], "FormatVersion": "aws_v1"},
+                {"ServiceCode": "AmazonEC2", "Filters": filters},
+            )
+        for key in rows["rds_instances"]:
+            filters = refresh_prices.rds_filters("US East (N. Virginia)", key)
+            stub.add_response(
+                "get_products",
+                {"PriceList": [_product("0.1"), _product("0.2")], "FormatVersion": "aws_v1"},
+                {"ServiceCode": "AmazonRDS", "Filters": filters},
+            )
+        refreshed, unchanged = refresh_prices.refresh("us-east-1", client, datetime.date(2030, 1, 2))
+    assert {row["usd"] for row in refreshed["regions"]["us-east-1"]["instances"].values()} == {2.5}
+    # Two different prices for one class is ambiguous: the row stays and is listed for a hand check.
+    assert all("no single on-demand price" in u for u in unchanged if u.startswith("rds_instances."))
+    assert refreshed["regions"]["us-east-1"]["rds_instances"]["db.t4g.medium"]["usd"] == 0.065
+    assert refreshed["as_of"] == "2030-01-02"
+    assert any(u.startswith("rates.fargate_vcpu_hour_x86_64") for u in unchanged)
