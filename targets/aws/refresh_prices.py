@@ -100,7 +100,10 @@ def refresh(region: str, client: Any, today: datetime.date) -> tuple[dict[str, A
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m targets.aws.refresh_prices", description="Refresh targets/aws/prices.yaml from the AWS Price List Query API.")
+    parser = argparse.ArgumentParser(
+        prog="python -m targets.aws.refresh_prices",
+        description="Refresh targets/aws/prices.yaml from the AWS Price List Query API.",
+    )
     parser.add_argument("--region", default="us-east-1", choices=sorted(LOCATIONS))
     args = parser.parse_args(argv)
     import botocore.session
