@@ -16,11 +16,12 @@ from typing import Any
 import pulumi
 
 from preview.cost.estimate import Estimate, context_for, estimate
+from preview.cost.model import CostContext
 from preview.cost.usage import load_usage
 from preview.report import Report
 from preview.runner import read_stack_config, run_program, stack_names
 from stacks.errors import ConfigError
-from stacks.loader import load_stack
+from stacks.loader import StackSpec, load_stack
 from stacks.settings import PROJECT
 
 
@@ -53,15 +54,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _flag_problem(args: argparse.Namespace) -> str:
+    """Flags that do not go together, as the one line to print; "" when they do."""
+    if args.json and (args.markdown or args.compare):
+        return "--json prints the document alone; --markdown and --compare go with the tree or each other"
+    if args.format != "table" and not args.cost:
+        return "--format goes with --cost (--cost --format infracost-json)"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.json and (args.markdown or args.compare):
-        print(
-            "--json prints the document alone; --markdown and --compare go with the tree or each other", file=sys.stderr
-        )
-        return 1
-    if args.format != "table" and not args.cost:
-        print("--format goes with --cost (--cost --format infracost-json)", file=sys.stderr)
+    problem = _flag_problem(args)
+    if problem:
+        print(problem, file=sys.stderr)
         return 1
     base = None
     if args.compare:
@@ -79,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.target:
             config[f"{PROJECT}:target"] = args.target
         spec = load_stack(args.stack, config)  # fail fast, and learn what the report names
-        usage = load_usage(args.usage)
+        usage_file = load_usage(args.usage)
         result = run_program(args.stack, config, secret_keys)
     except ConfigError as error:
         print(error.message, file=sys.stderr)
@@ -103,12 +109,20 @@ def main(argv: list[str] | None = None) -> int:
         violations=evaluate(result.resources, spec.profile.name),
         pools={name: usage.summary() for name, usage in spec.placement.usage.items()},
     )
+    return _output(args, spec, report, context_for(spec, result.resources, usage_file), base)
+
+
+def _output(
+    args: argparse.Namespace, spec: StackSpec, report: Report, context: CostContext, base: dict[str, Any] | None
+) -> int:
+    """--render, then what the flags ask for: the estimate, the extras, the JSON document or the tree."""
+    resources = report.result.resources
     if args.render:
         from targets import render
 
-        written = render(spec.target, result.resources, args.render)
+        written = render(spec.target, resources, args.render)
         print(f"rendered {len(written)} files under {args.render}", file=sys.stderr)
-    cost = estimate(args.stack, result.resources, context_for(spec, result.resources, usage))
+    cost = estimate(args.stack, resources, context)
     document = {**report.to_json(), "cost": cost.to_json()}
     if args.cost and not (args.json or args.markdown):
         return _cost(args, report, cost, base)
