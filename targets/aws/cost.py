@@ -159,6 +159,14 @@ def _tasks_wanted(group: Recorded, pricing: _Pricing) -> bool:
     return False
 
 
+def _spot(on_demand: Price) -> tuple[Price, str]:
+    """The row at its typical Spot discount (``spot_discount``, a fraction), and the note that says so."""
+    discount = Decimal(str(on_demand.attribute("spot_discount", 0)))
+    source = on_demand.source + f"; Spot at the table's typical {discount:.0%} discount"
+    note = f"; Spot priced at a typical {discount:.0%} off on-demand (Spot prices move)"
+    return Price(on_demand.usd * (1 - discount), source, on_demand.row), note
+
+
 def _group(group: Recorded, pricing: _Pricing) -> list[CostLine]:
     template = next(iter(pricing.context.siblings(group, "aws:ec2/launchTemplate:LaunchTemplate")), None)
     instance_type, spot = _group_instance_type(group, template)
@@ -177,13 +185,8 @@ def _group(group: Recorded, pricing: _Pricing) -> list[CostLine]:
     )
     assumption = f"{sizes}; {when}"
     if found is not None and spot:
-        discount = Decimal(str(found.attribute("spot_discount", 0)))
-        found = Price(
-            found.usd * (1 - discount),
-            found.source + f"; Spot at the table's typical {discount:.0%} discount",
-            found.row,
-        )
-        assumption += f"; Spot priced at a typical {discount:.0%} off on-demand (Spot prices move)"
+        found, note = _spot(found)
+        assumption += note
     market = "spot" if spot else "on-demand"
     lines = [
         pricing.line(
