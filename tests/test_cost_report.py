@@ -22,7 +22,7 @@ from preview.cost.estimate import Estimate
 from preview.cost.infracost import to_infracost
 from preview.cost.model import CostLine
 from preview.cost.prices import price_tables
-from preview.cost.render import increases, render_text
+from preview.cost.render import increases, render_compare_text, render_text
 from preview.markdown import render
 from tests import tokens
 
@@ -158,8 +158,10 @@ def test_increases_above_ten_percent_are_called_out() -> None:
     bigger["monthly"] = str(Decimal(base["monthly"]) + Decimal("3.35"))
     found = increases(base, bigger)
     assert [f.split(" ")[0] for f in found] == ["network"]  # the total grew by 0.4 %: not called out
+    assert "!! cost up more than 10%: network 32.85 -> 36.20 (+10%)" in render_compare_text(base, bigger)
     bigger["components"]["network"]["monthly"] = "36.10"  # +9.9 %
     assert increases(base, bigger) == []
+    assert "!!" not in render_compare_text(base, bigger)
 
 
 @pytest.fixture(scope="module")

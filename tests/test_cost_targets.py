@@ -98,3 +98,20 @@ def test_every_plugin_prices_nothing_it_does_not_own() -> None:
     """The estimate hands each plugin only its providers' resources; with none, a plugin adds no line."""
     for plugin in plugins():
         assert plugin.cost([], docker_context(Usage())) == []
+
+
+def test_the_shipped_staging_stack_says_why_its_pools_are_unpriced() -> None:
+    """Pulumi.staging.yaml (Kubernetes, reference blueprint): no pool names an instance type, so none is priced."""
+    from preview.cost.estimate import context_for, estimate
+    from preview.runner import read_stack_config
+    from stacks.loader import load_stack
+    from tests.conftest import shipped
+
+    config, _ = read_stack_config("staging")
+    spec = load_stack("staging", config)
+    result = shipped("staging")
+    found = estimate("staging", result.resources, context_for(spec, result.resources, Usage()))
+    pools = [line for line in found.lines if line.type == kubernetes_cost.POOL_TYPE]
+    assert sorted(line.pool for line in pools) == sorted(spec.blueprint.pools)
+    assert all("node.kubernetes.io/instance-type" in line.unpriced for line in pools)
+    assert found.total == 0
