@@ -7,6 +7,7 @@ Exit codes: 0 clean; 1 bad config or program error (a message, no traceback);
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import traceback
 from functools import partial
@@ -15,10 +16,13 @@ from typing import Any
 
 import pulumi
 
+from preview.cost.estimate import Estimate, context_for, estimate
+from preview.cost.model import CostContext
+from preview.cost.usage import load_usage
 from preview.report import Report
 from preview.runner import read_stack_config, run_program, stack_names
 from stacks.errors import ConfigError
-from stacks.loader import load_stack
+from stacks.loader import StackSpec, load_stack
 from stacks.program import run
 from stacks.settings import PROJECT
 
@@ -39,15 +43,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--compare", metavar="BASE.json", type=Path, help="diff against the base branch's --json document"
     )
     parser.add_argument("--graph", metavar="FILE", type=Path, help="draw the architecture (.svg, .png or .dot)")
+    parser.add_argument("--cost", action="store_true", help="print the monthly cost estimate (docs/cost.md)")
+    parser.add_argument(
+        "--format",
+        choices=("table", "infracost-json"),
+        default="table",
+        help="with --cost: a table, or Infracost's JSON (for infracost output / comment)",
+    )
+    parser.add_argument(
+        "--usage", metavar="FILE", type=Path, help="usage file for the cost estimate (Infracost's shape)"
+    )
     return parser.parse_args(argv)
+
+
+def _flag_problem(args: argparse.Namespace) -> str:
+    """Flags that do not go together, as the one line to print; "" when they do."""
+    if args.json and (args.markdown or args.compare):
+        return "--json prints the document alone; --markdown and --compare go with the tree or each other"
+    if args.format != "table" and not args.cost:
+        return "--format goes with --cost (--cost --format infracost-json)"
+    return ""
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.json and (args.markdown or args.compare):
-        print(
-            "--json prints the document alone; --markdown and --compare go with the tree or each other", file=sys.stderr
-        )
+    problem = _flag_problem(args)
+    if problem:
+        print(problem, file=sys.stderr)
         return 1
     base = None
     if args.compare:
@@ -65,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.target:
             config[f"{PROJECT}:target"] = args.target
         spec = load_stack(args.stack, config)  # fail fast, and learn what the report names
+        usage_file = load_usage(args.usage)
         result = run_program(args.stack, config, secret_keys, program=partial(run, spec))
     except ConfigError as error:
         print(error.message, file=sys.stderr)
@@ -88,22 +111,49 @@ def main(argv: list[str] | None = None) -> int:
         violations=evaluate(result.resources, spec.profile.name),
         pools={name: usage.summary() for name, usage in spec.placement.usage.items()},
     )
+    return _output(args, spec, report, context_for(spec, result.resources, usage_file), base)
+
+
+def _output(
+    args: argparse.Namespace, spec: StackSpec, report: Report, context: CostContext, base: dict[str, Any] | None
+) -> int:
+    """--render, then what the flags ask for: the estimate, the extras, the JSON document or the tree."""
+    resources = report.result.resources
     if args.render:
         from targets import render
 
-        written = render(spec.target, result.resources, args.render)
+        written = render(spec.target, resources, args.render)
         print(f"rendered {len(written)} files under {args.render}", file=sys.stderr)
+    cost = estimate(args.stack, resources, context)
+    document = {**report.to_json(), "cost": cost.to_json()}
+    if args.cost and not (args.json or args.markdown):
+        return _cost(args, report, cost, base)
     if args.graph or args.markdown or base is not None:
-        return _extras(args, report, base)
-    print(report.dumps() if args.json else report.tree(), end="" if not args.json else "\n")
+        return _extras(args, report, document, base)
+    print(json.dumps(document, indent=2) if args.json else report.tree(), end="" if not args.json else "\n")
     return 2 if report.mandatory else 0
 
 
-def _extras(args: argparse.Namespace, report: Report, base: dict[str, Any] | None) -> int:
+def _cost(args: argparse.Namespace, report: Report, cost: Estimate, base: dict[str, Any] | None) -> int:
+    """--cost: the estimate as a table (with the change against --compare's base), or Infracost's JSON."""
+    from preview.cost.infracost import to_infracost
+    from preview.cost.render import render_compare_text, render_text
+
+    if args.format == "infracost-json":
+        print(json.dumps(to_infracost(cost), indent=2))
+    else:
+        before = (base or {}).get("cost")
+        if base is not None and before is None:
+            print("--compare: the base document has no cost section (made before --cost existed)", file=sys.stderr)
+        compared = render_compare_text(before, cost.to_json()) + "\n" if before is not None else ""
+        print(compared + render_text(cost), end="")
+    return 2 if report.mandatory else 0
+
+
+def _extras(args: argparse.Namespace, report: Report, document: dict[str, Any], base: dict[str, Any] | None) -> int:
     """--graph, --markdown and --compare: all work on the JSON document, as they would on a saved one."""
     from preview.compare import compare, render_text
 
-    document = report.to_json()
     if args.graph:
         from preview.graph import GraphError, write_graph
 
@@ -119,7 +169,7 @@ def _extras(args: argparse.Namespace, report: Report, base: dict[str, Any] | Non
 
         print(render(document, diff), end="")
     elif args.json:
-        print(report.dumps())
+        print(json.dumps(document, indent=2))
     else:
         print((render_text(diff) + "\n" if diff is not None else "") + report.tree(), end="")
     return 2 if report.mandatory else 0

@@ -86,6 +86,9 @@ class Diff:
     changed: list[Change] = field(default_factory=list)
     unchanged: int = 0
     hazards: list[Hazard] = field(default_factory=list)
+    # The documents' ``cost`` sections (preview/cost), for the monthly difference per component.
+    base_cost: dict[str, Any] | None = None
+    head_cost: dict[str, Any] | None = None
 
     @property
     def empty(self) -> bool:
@@ -170,6 +173,7 @@ def compare(base: Mapping[str, Any], head: Mapping[str, Any]) -> Diff:
             replace.append("(provider)")  # the engine replaces a resource whose provider instance changes
         diff.changed.append(Change(_ref(new), tuple(keys), tuple(replace)))
     diff.hazards = _hazards(diff)
+    diff.base_cost, diff.head_cost = base.get("cost"), head.get("cost")
     return diff
 
 
@@ -217,6 +221,10 @@ def _names(refs: Iterable[Ref], limit: int) -> list[str]:
 def render_text(diff: Diff, base_label: str = "base", limit: int = 40) -> str:
     """The diff for the terminal (``python -m preview STACK --compare BASE.json``), hazards first."""
     lines = [f"Changes against {base_label}:"]
+    if diff.base_cost is not None and diff.head_cost is not None:
+        from preview.cost.render import render_compare_text
+
+        lines += render_compare_text(diff.base_cost, diff.head_cost).splitlines()
     for hazard in diff.hazards:
         lines.append(f"  !! {hazard.action.upper()} stateful {hazard.ref.name} ({hazard.ref.type}): {hazard.reason}")
     lines.append(

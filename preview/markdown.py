@@ -90,11 +90,30 @@ def render(
         "",
     ]
     if diff is not None:
-        lines += render_hazards(diff) + render_diff(diff, base_label, limit)
-    lines += render_warnings(document)
+        lines += render_hazards(diff) + render_cost_callout(diff) + render_diff(diff, base_label, limit)
+    lines += render_warnings(document) + render_cost(document, diff)
     lines += ["### Architecture", "", *mermaid(arch), ""]
     lines += render_components(arch, document) + render_violations(violations, limit) + render_outputs(document)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render_cost_callout(diff: Diff) -> list[str]:
+    """The warning at the top when the change raises the monthly cost by more than 10 % (preview/cost)."""
+    if diff.base_cost is None or diff.head_cost is None:
+        return []
+    from preview.cost.render import increase_callout
+
+    return increase_callout(diff.base_cost, diff.head_cost)
+
+
+def render_cost(document: Mapping[str, Any], diff: Diff | None = None) -> list[str]:
+    """The monthly cost section (the document's ``cost``), with the base's figures when compared."""
+    cost = document.get("cost")
+    if not cost:
+        return []
+    from preview.cost.render import render_markdown
+
+    return render_markdown(cost, diff.base_cost if diff is not None else None)
 
 
 def render_warnings(document: Mapping[str, Any]) -> list[str]:

@@ -10,7 +10,7 @@ fails when a built plugin leaves a hook empty.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,9 @@ Requirements = Callable[[Any, bool, BaseModel], list[str]]
 MockOutputs = Callable[[str, str, str, Mapping[str, Any], dict[str, Any]], None]
 # (invoke token, its arguments) -> its result, or None when the token is not the provider's
 MockCall = Callable[[str, Mapping[str, Any]], "dict[str, Any] | None"]
+# (the recorded resources the plugin's providers own, a preview.cost.model.CostContext) -> CostLines:
+# what those resources cost a month, from the target's own dated price table (docs/cost.md).
+Cost = Callable[[Sequence[Any], Any], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,15 @@ def lazy_render(package: str) -> Callable[[Any, Any], list[Any]]:
         return list(importlib.import_module(f"{package}.render").render(resources, directory))
 
     return render
+
+
+def lazy_cost(package: str) -> Cost:
+    """The ``cost`` hook: ``<package>.cost.cost``, imported when the preview prices a stack (``--cost``)."""
+
+    def cost(resources: Sequence[Any], context: Any) -> list[Any]:
+        return list(importlib.import_module(f"{package}.cost").cost(resources, context))
+
+    return cost
 
 
 def no_gpu_devices(
@@ -112,6 +124,8 @@ class TargetPlugin:
     reservation_text: Callable[[Mapping[str, Any]], str]
     mock_outputs: MockOutputs
     mock_call: MockCall
+    # Monthly cost lines for the resources the plugin's providers own (``targets/<t>/cost.py``, SDK-free).
+    cost: Cost
     stateful_types: Mapping[str, StatefulType] = field(default_factory=dict)
     # Types that make a foundation the public entry, and the word the architecture graph shows for each.
     entry_hints: Mapping[str, str] = field(default_factory=dict)

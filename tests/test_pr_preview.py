@@ -93,7 +93,13 @@ def test_markdown_has_every_section_and_names_the_stack(dev_doc: dict[str, Any])
     for fact in ("`dev`", "**target** docker", "**environment** dev", "**blueprint** reference"):
         assert fact in first
     titles = re.findall(r"^### (.+)$", text, re.M)
-    assert titles == ["Architecture", "Resources by component", "Policy violations", "Outputs"]
+    assert titles == [
+        "Monthly cost (estimate)",
+        "Architecture",
+        "Resources by component",
+        "Policy violations",
+        "Outputs",
+    ]
     assert f"**{len(dev_doc['resources'])} resources**" in first
     assert "[!CAUTION]" not in text  # no --compare, no hazards
 

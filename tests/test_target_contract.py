@@ -33,10 +33,12 @@ def test_every_hook_is_set(name: str) -> None:
         assert value not in (None, "", (), {}), f"targets/{name}: the {hook.name} hook is empty"
     assert issubclass(found.target_settings, BaseModel)
     assert issubclass(found.pool_settings, BaseModel)
-    for hook in ("requirements", "check", "caveats", "load", "render", "gpu_devices", "mock_outputs", "mock_call"):
+    hooks = ("requirements", "check", "caveats", "load", "render", "gpu_devices", "mock_outputs", "mock_call", "cost")
+    for hook in hooks:
         assert callable(getattr(found, hook)), hook
     assert len(inspect.signature(found.check).parameters) == 6
     assert len(inspect.signature(found.caveats).parameters) == 6
+    assert len(inspect.signature(found.cost).parameters) == 2
 
 
 @pytest.mark.parametrize("name", BUILT)
@@ -50,6 +52,16 @@ def test_types_belong_to_the_plugins_providers(name: str) -> None:
     assert any(s.protect for s in found.stateful_types.values())
     for token in found.entry_hints:
         assert found.owns(token), token
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_the_cost_hook_is_the_targets_own_and_sdk_free(name: str) -> None:
+    """``targets/<t>/cost.py`` exists, imports no provider SDK, and answers no resources with no lines."""
+    path = ROOT / "targets" / name / "cost.py"
+    assert path.is_file(), f"targets/{name}/cost.py: the cost hook (docs/adding-a-target.md)"
+    assert "import pulumi_" not in path.read_text(), f"targets/{name}/cost.py must not import a provider SDK"
+    importlib.import_module(f"targets.{name}.cost")
+    assert plugin(name).cost([], None) == []
 
 
 def test_providers_are_not_shared() -> None:

@@ -8,7 +8,7 @@ Only ``target.py`` and what it imports load pulumi_aws; ``settings.py``, ``check
 from __future__ import annotations
 
 from targets.aws import checks, mocks, settings
-from targets.contract import StatefulType, TargetPlugin, lazy_load, lazy_render, no_gpu_devices
+from targets.contract import StatefulType, TargetPlugin, lazy_cost, lazy_load, lazy_render, no_gpu_devices
 
 PLUGIN = TargetPlugin(
     name="aws",
@@ -23,6 +23,7 @@ PLUGIN = TargetPlugin(
     gpu_devices=no_gpu_devices,
     reservation_text=checks.reservation_text,
     mock_outputs=mocks.resource_outputs,
+    cost=lazy_cost(__name__),
     mock_call=mocks.call,
     # ForceNew in terraform-provider-aws, which pulumi-aws wraps.
     stateful_types={

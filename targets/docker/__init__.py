@@ -11,6 +11,7 @@ from targets.contract import (
     EVERY_INPUT,
     StatefulType,
     TargetPlugin,
+    lazy_cost,
     lazy_load,
     lazy_render,
     no_mock_call,
@@ -31,6 +32,7 @@ PLUGIN = TargetPlugin(
     gpu_devices=checks.gpu_devices,
     reservation_text=no_reservation,
     mock_outputs=mocks.resource_outputs,
+    cost=lazy_cost(__name__),
     mock_call=no_mock_call,
     stateful_types={
         # docker_volume has no update function at all: every input is ForceNew.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from targets.contract import (
     StatefulType,
     TargetPlugin,
+    lazy_cost,
     lazy_load,
     lazy_render,
     no_gpu_devices,
@@ -34,6 +35,7 @@ PLUGIN = TargetPlugin(
     gpu_devices=no_gpu_devices,
     reservation_text=no_reservation,
     mock_outputs=mocks.resource_outputs,
+    cost=lazy_cost(__name__),
     mock_call=no_mock_call,
     # forceNew in pulumi-kubernetes' provider/pkg/provider/diff.go
     stateful_types={
