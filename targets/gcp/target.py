@@ -26,6 +26,7 @@ from components.protocol import (
     ServiceRequest,
     TargetContext,
 )
+from stacks.errors import ConfigError, Problem
 from targets.common import random_secret
 from targets.gcp import cloudrun, edge, fit, secrets, sql
 from targets.gcp import vm as vms
@@ -49,11 +50,16 @@ class GcpTarget:
     routes: list[ResolvedRoute] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        """A Google-managed certificate is issued for a domain: TLS without one stops here, before any resource
+        (the loader's requirements hook never sees the domain)."""
         if self.context.profile.tls != "off" and not self.context.domain:
-            raise ValueError(
-                "gpu-platform:domain: the profile serves TLS, which the gcp target gets from a Google-managed "
-                "certificate for the stack's domain: set gpu-platform:domain (e.g. app.example.com)"
+            problem = Problem(
+                "gpu-platform:domain",
+                None,
+                "the profile serves TLS, which the gcp target gets from a Google-managed certificate for the "
+                "stack's domain: set it (e.g. app.example.com)",
             )
+            raise pulumi.RunError(ConfigError(f"Pulumi.{self.context.stack}.yaml", [problem]).message)
 
     @property
     def settings(self) -> GcpSettings:
