@@ -126,6 +126,16 @@ def _container(prepared: Prepared) -> dict[str, Any]:
     return container
 
 
+def request_timeout(routes: list[ResolvedRoute], streams: bool) -> int:
+    """Seconds a request may last. A WebSocket lives one request, so a WebSocket route's idle timeout is it (the
+    checks cap it at 3600 s); other routes keep Cloud Run's 300 s default unless their idle timeout is longer;
+    an unrouted WebSocket server gets the maximum."""
+    if not routes:
+        return fit.MAX_TIMEOUT_S if streams else DEFAULT_TIMEOUT_S
+    found = [r.idle_timeout_s if r.kind == "websocket" else max(r.idle_timeout_s, DEFAULT_TIMEOUT_S) for r in routes]
+    return min(max(found), fit.MAX_TIMEOUT_S)
+
+
 def _streams(request: ServiceRequest) -> bool:
     return any(p.app_protocol == "websocket" for p in request.ports)
 
@@ -133,13 +143,12 @@ def _streams(request: ServiceRequest) -> bool:
 def _template(prepared: Prepared, network: Network) -> dict[str, Any]:
     request = prepared.request
     settings = network.settings
-    timeout = max([DEFAULT_TIMEOUT_S if not _streams(request) else fit.MAX_TIMEOUT_S,
-                   *[r.idle_timeout_s for r in prepared.routes]])  # fmt: skip
+    timeout = request_timeout(prepared.routes, _streams(request))
     minimum, maximum = (request.autoscale.min, request.autoscale.max) if request.autoscale else (request.replicas,) * 2
     template: dict[str, Any] = {
         "service_account": prepared.account.email,
         "labels": network.labels(workload=request.name),
-        "timeout": f"{min(timeout, fit.MAX_TIMEOUT_S)}s",
+        "timeout": f"{timeout}s",
         "session_affinity": any(r.sticky for r in prepared.routes),
         "execution_environment": "EXECUTION_ENVIRONMENT_GEN2",
         "scaling": {"min_instance_count": minimum, "max_instance_count": maximum},
