@@ -54,8 +54,9 @@ def preview(name: str) -> PreviewResult:
 
 def on_cloud_run(workload: Workload) -> bool:
     ports = workload.spec.get("ports", []) if workload.tool_port is None else [{"app_protocol": "grpc"}]
-    http_only = len(ports) <= 1 and all(p.get("protocol", "tcp") == "tcp" and p.get("app_protocol", "http")
-                                        in HTTP_FAMILY for p in ports)  # fmt: skip
+    http_only = len(ports) <= 1 and all(
+        p.get("protocol", "tcp") == "tcp" and p.get("app_protocol", "http") in HTTP_FAMILY for p in ports
+    )
     probe = workload.health["kind"] != "command"
     stateless = all(v.get("shared") for v in workload.volumes.values())
     return http_only and probe and stateless and workload.gpu <= 1
@@ -79,8 +80,10 @@ def test_resource_counts_follow_the_blueprint(name: str) -> None:
     buckets = sum(len([v for v in w.volumes.values() if v.get("shared")]) for w in cloud_run)
     assert len(result.of_type(GCP_STORAGE_BUCKET)) == buckets
     databases = bp.get("databases", {})
-    replicas = sum(1 + (d.get("read_replicas") if d.get("read_replicas") is not None else PROD.read_replicas)
-                   for d in databases.values())  # fmt: skip
+    replicas = sum(
+        1 + (d.get("read_replicas") if d.get("read_replicas") is not None else PROD.read_replicas)
+        for d in databases.values()
+    )
     assert len(result.of_type(GCP_SQL_DATABASE_INSTANCE)) == replicas
     public_tools = sum(len(f["tools"]) for f in bp.get("grpc_tool_fleets", {}).values() if f.get("public_grpc"))
     routes = [w for w in items if w.route is not None]
@@ -108,7 +111,7 @@ def test_seed_properties_reach_cloud_run_and_the_vms(name: str) -> None:
         else:
             vm = machines[workload.name].inputs
             user_data = yaml.safe_load(vm["metadata"]["user-data"])
-            unit = next(f["content"] for f in user_data["write_files"] if f["path"].endswith(".service"))
+            unit = next(f["content"] for f in user_data["write_files"] if f["path"].endswith("/run.sh"))
             assert workload.image in unit, workload.name
             assert f"--user {workload.user}" in unit, workload.name
             if workload.gpu > 0:
@@ -137,7 +140,10 @@ def test_paissive_income_cache_is_a_vm_and_the_models_a_bucket() -> None:
     assert "cache" in by_name(result, GCP_COMPUTE_INSTANCE)
     server = by_name(result, GCP_CLOUDRUNV2_SERVICE)["model-server"].inputs["template"]
     seed = blueprint("paissive-income")["services"]["model-server"]
-    assert server["scaling"] == {"minInstanceCount": seed["autoscale"]["min"], "maxInstanceCount": seed["autoscale"]["max"]}
+    assert server["scaling"] == {
+        "minInstanceCount": seed["autoscale"]["min"],
+        "maxInstanceCount": seed["autoscale"]["max"],
+    }
     (mount,) = server["containers"][0]["volumeMounts"]
     assert mount["mountPath"] == seed["volumes"]["models"]["path"]
 

@@ -122,9 +122,14 @@ def test_harness_sees_registrations(tmp_path: Path, monitors: list[RecordingMoni
 
 
 def test_idle_timeout_over_an_hour_is_rejected(tmp_path: Path, monitors: list[RecordingMonitor]) -> None:
-    gateway = {"service": {**API, "route": None, "ports": [{"name": "ws", "container_port": 8765,
-                                                             "app_protocol": "websocket"}]},
-               "idle_timeout_s": 4000}  # fmt: skip
+    gateway = {
+        "service": {
+            **API,
+            "route": None,
+            "ports": [{"name": "ws", "container_port": 8765, "app_protocol": "websocket"}],
+        },
+        "idle_timeout_s": 4000,
+    }
     gateway["service"].pop("route")
     message = failing(config(tmp_path, websocket_gateways={"ws": gateway}), monitors)
     assert "websocket_gateways.ws.idle_timeout_s" in message

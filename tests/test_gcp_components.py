@@ -76,8 +76,13 @@ POOLS: dict[str, Any] = {
     "general": {"cpu": 16, "memory": "64Gi"},
     "gpu": {"cpu": 8, "memory": "32Gi", "gpus": 1},
 }
-DB: dict[str, Any] = {"version": "16", "database": "app", "username": "app", "storage": "20Gi",
-                      "requests": {"cpu": 0.5, "memory": "1Gi"}}  # fmt: skip
+DB: dict[str, Any] = {
+    "version": "16",
+    "database": "app",
+    "username": "app",
+    "storage": "20Gi",
+    "requests": {"cpu": 0.5, "memory": "1Gi"},
+}
 API: dict[str, Any] = {
     "image": "ghcr.io/example/api:1.0.0",
     "ports": [{"name": "http", "container_port": 8000}],
@@ -109,8 +114,13 @@ REDIS: dict[str, Any] = {
 
 def run(tmp_path: Path, environment: str = "prod", gcp: dict[str, Any] | None = None, **sections: Any) -> PreviewResult:
     path = write_blueprint(tmp_path, {"name": "unit", "pools": POOLS, **sections})
-    config = stack_config(STACK, blueprint=path, environment=environment, domain=DOMAIN,
-                          gcp={"project": PROJECT, "region": REGION, **(gcp or {})})  # fmt: skip
+    config = stack_config(
+        STACK,
+        blueprint=path,
+        environment=environment,
+        domain=DOMAIN,
+        gcp={"project": PROJECT, "region": REGION, **(gcp or {})},
+    )
     return run_program(STACK, config)
 
 
@@ -176,7 +186,10 @@ def test_each_workload_runs_as_its_own_service_account(app: PreviewResult) -> No
 def test_cloud_run_sizes_scaling_and_probes_follow_the_blueprint(app: PreviewResult) -> None:
     api = only(app, GCP_CLOUDRUNV2_SERVICE, "api")
     template = api.inputs["template"]
-    assert template["scaling"] == {"minInstanceCount": API["autoscale"]["min"], "maxInstanceCount": API["autoscale"]["max"]}
+    assert template["scaling"] == {
+        "minInstanceCount": API["autoscale"]["min"],
+        "maxInstanceCount": API["autoscale"]["max"],
+    }
     box = container(api)
     # limits 1 cpu / 1 GiB: a whole vCPU and 1024 MiB (no rule raises them).
     assert box["resources"]["limits"] == {"cpu": "1", "memory": "1024Mi"}
@@ -248,7 +261,11 @@ def test_peers_are_wired_to_run_app_hosts_and_vm_addresses(app: PreviewResult) -
 
 def test_vm_is_shielded_private_and_os_login(app: PreviewResult) -> None:
     cache = only(app, GCP_COMPUTE_INSTANCE, "cache").inputs
-    assert cache["shieldedInstanceConfig"] == {"enableSecureBoot": True, "enableVtpm": True, "enableIntegrityMonitoring": True}
+    assert cache["shieldedInstanceConfig"] == {
+        "enableSecureBoot": True,
+        "enableVtpm": True,
+        "enableIntegrityMonitoring": True,
+    }
     (interface,) = cache["networkInterfaces"]
     assert "accessConfigs" not in interface
     assert cache["metadata"]["enable-oslogin"] == "TRUE"
@@ -264,7 +281,8 @@ def test_vm_volume_is_a_protected_disk_in_prod(app: PreviewResult) -> None:
     disk = only(app, GCP_COMPUTE_DISK, "cache-data")
     assert disk.inputs["size"] == 30
     assert disk.inputs["type"] == "pd-balanced"
-    assert disk.protect and disk.retain_on_delete
+    assert disk.protect
+    assert disk.retain_on_delete
     instance = only(app, GCP_COMPUTE_INSTANCE, "cache")
     assert instance.inputs["deletionProtection"] is True
     (attached,) = instance.inputs["attachedDisks"]
@@ -277,17 +295,19 @@ def test_vm_boot_runs_the_container_as_asked(app: PreviewResult) -> None:
     document = yaml.safe_load(user_data)
     files = {f["path"]: f["content"] for f in document["write_files"]}
     unit = files["/etc/systemd/system/cache.service"]
+    run = files["/etc/gpu-platform/run.sh"]
     start = files["/etc/gpu-platform/start.sh"]
-    assert "--user 999:1000" in unit
-    assert "--read-only" in unit
-    assert "--volume /mnt/disks/data:/data" in unit
-    assert "--health-cmd 'redis-cli ping'" in unit
+    assert "--user 999:1000" in run
+    assert "--read-only" in run
+    assert "--volume /mnt/disks/data:/data" in run
+    assert "--health-cmd 'redis-cli ping'" in run
+    assert "redis:7.4.5-alpine --appendonly yes" in run
+    assert "ExecStart=/bin/bash /etc/gpu-platform/run.sh" in unit
     assert "Restart=always" in unit
-    assert "redis:7.4.5-alpine --appendonly yes" in unit
     assert "mount -o discard,defaults /dev/disk/by-id/google-data /mnt/disks/data" in start
     # The database password is fetched from Secret Manager at boot, handed over as a file.
     assert "secretmanager.googleapis.com/v1/main-db-password" in start
-    assert "DB_MAIN_DB_PASSWORD_FILE=/run/secrets/db_main_db_password" in unit
+    assert "DB_MAIN_DB_PASSWORD_FILE=/run/secrets/db_main_db_password" in run
 
 
 def test_vm_firewall_admits_only_the_subnet_on_its_ports(app: PreviewResult) -> None:
@@ -314,7 +334,7 @@ def test_fractional_gpu_with_command_health_runs_on_an_l4_vm(tmp_path: Path) -> 
     assert vm["scheduling"]["onHostMaintenance"] == "TERMINATE"
     start = {f["path"]: f["content"] for f in yaml.safe_load(vm["metadata"]["user-data"])["write_files"]}
     assert "cos-extensions install gpu" in start["/etc/gpu-platform/start.sh"]
-    assert "--device /dev/nvidia0" in start["/etc/systemd/system/trainer.service"]
+    assert "--device /dev/nvidia0" in start["/etc/gpu-platform/run.sh"]
     assert result.of_type(GCP_CLOUDRUNV2_SERVICE) == []
 
 
@@ -340,12 +360,15 @@ def test_whole_gpu_service_takes_an_l4_on_cloud_run(tmp_path: Path) -> None:
 
 def test_sticky_websocket_gateway(tmp_path: Path) -> None:
     gateway = {
-        "service": {"image": "ghcr.io/example/ws:1.0.0", "ports": [{"name": "ws", "container_port": 8765,
-                    "app_protocol": "websocket"}], "replicas": 2},
+        "service": {
+            "image": "ghcr.io/example/ws:1.0.0",
+            "ports": [{"name": "ws", "container_port": 8765, "app_protocol": "websocket"}],
+            "replicas": 2,
+        },
         "path": "/ws",
         "idle_timeout_s": 1800,
         "sticky": True,
-    }  # fmt: skip
+    }
     result = run(tmp_path, websocket_gateways={"chat": gateway})
     service = only(result, GCP_CLOUDRUNV2_SERVICE, "chat")
     template = service.inputs["template"]
@@ -359,11 +382,14 @@ def test_sticky_websocket_gateway(tmp_path: Path) -> None:
 
 def test_grpc_tools_are_h2c_and_routed_by_host(tmp_path: Path) -> None:
     fleet = {
-        "api": {"image": "ghcr.io/example/tools-api:1.0.0", "ports": [{"name": "http", "container_port": 8000}],
-                "route": {"path": "/"}},
+        "api": {
+            "image": "ghcr.io/example/tools-api:1.0.0",
+            "ports": [{"name": "http", "container_port": 8000}],
+            "route": {"path": "/"},
+        },
         "tools": {"alpha": {"image": "ghcr.io/example/tools:1.0.0", "port": 50051}},
         "public_grpc": True,
-    }  # fmt: skip
+    }
     result = run(tmp_path, grpc_tool_fleets={"kit": fleet})
     tool = only(result, GCP_CLOUDRUNV2_SERVICE, "kit-alpha")
     assert container(tool)["ports"] == {"name": "h2c", "containerPort": 50051}
@@ -385,7 +411,8 @@ def test_shared_volume_is_a_private_bucket(tmp_path: Path) -> None:
     bucket = only(result, GCP_STORAGE_BUCKET, "models-models")
     assert bucket.inputs["uniformBucketLevelAccess"] is True
     assert bucket.inputs["publicAccessPrevention"] == "enforced"
-    assert bucket.protect and bucket.retain_on_delete
+    assert bucket.protect
+    assert bucket.retain_on_delete
     template = only(result, GCP_CLOUDRUNV2_SERVICE, "models").inputs["template"]
     assert template["volumes"][0]["gcs"]["readOnly"] is False
     assert container(only(result, GCP_CLOUDRUNV2_SERVICE, "models"))["volumeMounts"] == [
@@ -398,8 +425,10 @@ def test_shared_volume_is_a_private_bucket(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
 def test_cloud_sql_follows_the_profile(tmp_path: Path, environment: str) -> None:
-    result = run(tmp_path, environment=environment, databases={"main-db": DB}, services={"api": {**API, "uses": ["main-db"]}})
-    profile = PROFILES[environment]
+    result = run(
+        tmp_path, environment=environment, databases={"main-db": DB}, services={"api": {**API, "uses": ["main-db"]}}
+    )
+    profile = PROFILES[environment]  # type: ignore[index]
     (primary,) = [r for r in result.of_type(GCP_SQL_DATABASE_INSTANCE) if r.name == "main-db"]
     settings = primary.inputs["settings"]
     assert primary.inputs["databaseVersion"] == "POSTGRES_16"
@@ -408,13 +437,16 @@ def test_cloud_sql_follows_the_profile(tmp_path: Path, environment: str) -> None
     assert settings["ipConfiguration"]["privateNetwork"].startswith("vpc")
     backups = settings["backupConfiguration"]
     assert backups["enabled"] is (profile.backups.schedule != "none")
-    assert backups["pointInTimeRecoveryEnabled"] is (profile.backups.schedule != "none" and profile.backups.point_in_time)
+    assert backups["pointInTimeRecoveryEnabled"] is (
+        profile.backups.schedule != "none" and profile.backups.point_in_time
+    )
     assert backups["backupRetentionSettings"]["retainedBackups"] == max(1, profile.backups.retention_days)
     assert settings["availabilityType"] == ("REGIONAL" if profile.ha == "multi-az" else "ZONAL")
     protect = profile.protect_stateful
     assert primary.inputs["deletionProtection"] is protect
     assert settings["deletionProtectionEnabled"] is protect
-    assert primary.protect is protect and primary.retain_on_delete is protect
+    assert primary.protect is protect
+    assert primary.retain_on_delete is protect
     replicas = [r for r in result.of_type(GCP_SQL_DATABASE_INSTANCE) if r.name != "main-db"]
     assert len(replicas) == profile.read_replicas
     for replica in replicas:
@@ -526,8 +558,12 @@ def test_every_labelable_resource_is_labelled(app: PreviewResult) -> None:
 
 def test_customer_managed_keys_when_set(tmp_path: Path) -> None:
     models = {**API, "volumes": {"models": {"path": "/models", "size": "1Gi", "shared": True}}}
-    result = run(tmp_path, gcp={"kms_key": KMS}, databases={"main-db": DB},
-                 services={"worker": WORKER, "cache": REDIS, "api": models})  # fmt: skip
+    result = run(
+        tmp_path,
+        gcp={"kms_key": KMS},
+        databases={"main-db": DB},
+        services={"worker": WORKER, "cache": REDIS, "api": models},
+    )
     for instance in result.of_type(GCP_SQL_DATABASE_INSTANCE):
         assert instance.inputs["encryptionKeyName"] == KMS
     assert only(result, GCP_COMPUTE_DISK, "cache-data").inputs["diskEncryptionKey"] == {"kmsKeySelfLink": KMS}
@@ -565,6 +601,7 @@ def test_offline_preview_of_a_gcp_stack_imports_no_aws_or_azure_sdk() -> None:
         f"    code = main([{STACK!r}])\n"
         f"print(code, sorted(m for m in sys.modules if m in {sdks!r}))\n"
     )
-    completed = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                               check=False)  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
     assert completed.stdout.strip() == "0 ['pulumi_gcp']", completed.stderr

@@ -17,7 +17,7 @@ routes are known, since a route decides the service's request timeout, session a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_gcp as gcp
@@ -60,7 +60,7 @@ def shared_volumes(request: ServiceRequest, network: Network, parent: pulumi.Res
             versioning={"enabled": True},
             force_destroy=False,
             labels=network.labels(),
-            **({"encryption": {"default_kms_key_name": network.settings.kms_key}} if network.settings.kms_key else {}),
+            encryption={"default_kms_key_name": network.settings.kms_key} if network.settings.kms_key else None,
             opts=network.opts(parent, protect=volume.protect, retain_on_delete=volume.protect),
         )
     return buckets
@@ -69,8 +69,11 @@ def shared_volumes(request: ServiceRequest, network: Network, parent: pulumi.Res
 def _probe(health: HealthRequest | None, port: int) -> dict[str, Any] | None:
     if health is None or health.kind == "command":
         return None
-    timing = {"period_seconds": health.interval_s, "timeout_seconds": min(health.timeout_s, health.interval_s),
-              "failure_threshold": health.retries}  # fmt: skip
+    timing = {
+        "period_seconds": health.interval_s,
+        "timeout_seconds": min(health.timeout_s, health.interval_s),
+        "failure_threshold": health.retries,
+    }
     if health.kind == "http":
         return {**timing, "http_get": {"path": health.path, "port": health.port or port}}
     if health.kind == "grpc":
@@ -86,43 +89,52 @@ def _startup(health: HealthRequest | None, port: int) -> dict[str, Any] | None:
     return {**probe, "initial_delay_seconds": min(health.start_period_s, 240)}
 
 
-def _envs(prepared: Prepared) -> list[dict[str, Any]]:
+def _envs(prepared: Prepared) -> list[gcp.cloudrunv2.ServiceTemplateContainerEnvArgsDict]:
     request = prepared.request
-    plain = [{"name": k, "value": v} for k, v in request.env.items()]
-    secret = [{"name": k, "value_source": {"secret_key_ref": {"secret": ref, "version": "latest"}}}
-              for k, ref in prepared.secrets.items()]  # fmt: skip
+    plain: list[gcp.cloudrunv2.ServiceTemplateContainerEnvArgsDict] = [
+        {"name": k, "value": v} for k, v in request.env.items()
+    ]
+    secret: list[gcp.cloudrunv2.ServiceTemplateContainerEnvArgsDict] = [
+        {"name": k, "value_source": {"secret_key_ref": {"secret": ref, "version": "latest"}}}
+        for k, ref in prepared.secrets.items()
+    ]
     return plain + secret
 
 
-def _container(prepared: Prepared) -> dict[str, Any]:
+def _container(prepared: Prepared) -> gcp.cloudrunv2.ServiceTemplateContainerArgsDict:
     request = prepared.request
     port = request.ports[0] if request.ports else None
     size = fit.cloud_run_size(request.limit_cpu, request.limit_memory_mib, request.gpu)
     assert size is not None, f"{request.name}: targets/gcp/checks.py lets no oversize workload through"
     limits = {"cpu": str(size[0]), "memory": f"{size[1]}Mi", **({"nvidia.com/gpu": "1"} if request.gpu > 0 else {})}
     number = port.container_port if port else 8080
-    container: dict[str, Any] = {
+    container: gcp.cloudrunv2.ServiceTemplateContainerArgsDict = {
         "name": request.name,
         "image": request.image,
         "envs": _envs(prepared),
         # CPU is always allocated for a GPU (required) and for WebSockets (a connection outlives a request burst).
-        "resources": {"limits": limits, "cpu_idle": request.gpu <= 0 and not _streams(request),
-                      "startup_cpu_boost": True},  # fmt: skip
+        "resources": {
+            "limits": limits,
+            "cpu_idle": request.gpu <= 0 and not _streams(request),
+            "startup_cpu_boost": True,
+        },
         "volume_mounts": [{"name": v.name, "mount_path": v.path} for v in request.volumes],
     }
     if port is not None:
-        container["ports"] = {"name": "h2c" if port.app_protocol in ("grpc", "http2") else "http1",
-                              "container_port": number}  # fmt: skip
+        container["ports"] = {
+            "name": "h2c" if port.app_protocol in ("grpc", "http2") else "http1",
+            "container_port": number,
+        }
     if request.command:
         container["commands"] = list(request.command)
     if request.args:
         container["args"] = list(request.args)
     startup = _startup(request.health, number)
     if startup is not None:
-        container["startup_probe"] = startup
+        container["startup_probe"] = cast("gcp.cloudrunv2.ServiceTemplateContainerStartupProbeArgsDict", startup)
     probe = _probe(request.health, number)
     if probe is not None and "tcp_socket" not in probe:
-        container["liveness_probe"] = probe
+        container["liveness_probe"] = cast("gcp.cloudrunv2.ServiceTemplateContainerLivenessProbeArgsDict", probe)
     return container
 
 
@@ -140,20 +152,22 @@ def _streams(request: ServiceRequest) -> bool:
     return any(p.app_protocol == "websocket" for p in request.ports)
 
 
-def _template(prepared: Prepared, network: Network) -> dict[str, Any]:
+def _template(prepared: Prepared, network: Network) -> gcp.cloudrunv2.ServiceTemplateArgsDict:
     request = prepared.request
     settings = network.settings
     timeout = request_timeout(prepared.routes, _streams(request))
     minimum, maximum = (request.autoscale.min, request.autoscale.max) if request.autoscale else (request.replicas,) * 2
-    template: dict[str, Any] = {
+    template: gcp.cloudrunv2.ServiceTemplateArgsDict = {
         "service_account": prepared.account.email,
         "labels": network.labels(workload=request.name),
         "timeout": f"{timeout}s",
         "session_affinity": any(r.sticky for r in prepared.routes),
         "execution_environment": "EXECUTION_ENVIRONMENT_GEN2",
         "scaling": {"min_instance_count": minimum, "max_instance_count": maximum},
-        "vpc_access": {"network_interfaces": [{"network": network.network.id, "subnetwork": network.subnet.id}],
-                       "egress": "ALL_TRAFFIC"},  # fmt: skip
+        "vpc_access": {
+            "network_interfaces": [{"network": network.network.id, "subnetwork": network.subnet.id}],
+            "egress": "ALL_TRAFFIC",
+        },
         "containers": [_container(prepared)],
         "volumes": [{"name": n, "gcs": {"bucket": b.name, "read_only": False}} for n, b in prepared.buckets.items()],
     }

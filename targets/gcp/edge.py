@@ -54,7 +54,10 @@ def url(route: ResolvedRoute, domain: str | None, tls: bool, address: pulumi.Out
 
 def armor(network: Network, per_minute: int) -> gcp.compute.SecurityPolicy:
     """Cloud Armor: throttle each client IP to ``per_minute`` requests, answer 429 beyond it."""
-    everyone = {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": ["*"]}}
+    everyone: gcp.compute.SecurityPolicyRuleMatchArgsDict = {
+        "versioned_expr": "SRC_IPS_V1",
+        "config": {"src_ip_ranges": ["*"]},
+    }
     return gcp.compute.SecurityPolicy(
         "edge-armor",
         name=f"{network.prefix}-edge",
@@ -91,11 +94,19 @@ def _health_check(backend: Backend, network: Network) -> gcp.compute.HealthCheck
         check = {"grpc_health_check": {"port": port}}
     else:
         check = {"tcp_health_check": {"port": port}}
-    return gcp.compute.HealthCheck(f"{route.name}-hc", name=f"{network.prefix}-{route.name}-hc"[:63],
-                                   check_interval_sec=10, timeout_sec=5, **check, opts=network.opts(network))  # fmt: skip
+    return gcp.compute.HealthCheck(
+        f"{route.name}-hc",
+        name=f"{network.prefix}-{route.name}-hc"[:63],
+        check_interval_sec=10,
+        timeout_sec=5,
+        **check,
+        opts=network.opts(network),
+    )
 
 
-def backend_service(backend: Backend, network: Network, policy: gcp.compute.SecurityPolicy) -> gcp.compute.BackendService:
+def backend_service(
+    backend: Backend, network: Network, policy: gcp.compute.SecurityPolicy
+) -> gcp.compute.BackendService:
     """The route's backend service, Cloud Armor attached."""
     route = backend.route
     common: dict[str, Any] = {
@@ -114,8 +125,9 @@ def backend_service(backend: Backend, network: Network, policy: gcp.compute.Secu
             cloud_run={"service": backend.cloud_run.name},
             opts=network.opts(network),
         )
-        return gcp.compute.BackendService(f"{route.name}-backend", backends=[{"group": neg.id}], **common,
-                                          opts=network.opts(network))  # fmt: skip
+        return gcp.compute.BackendService(
+            f"{route.name}-backend", backends=[{"group": neg.id}], **common, opts=network.opts(network)
+        )
     machine = backend.machine
     assert machine is not None
     group = gcp.compute.InstanceGroup(
@@ -141,8 +153,10 @@ def backend_service(backend: Backend, network: Network, policy: gcp.compute.Secu
     )
 
 
-def _path_rules(services: dict[str, gcp.compute.BackendService], routes: list[ResolvedRoute]) -> list[dict[str, Any]]:
-    rules = []
+def _path_rules(
+    services: dict[str, gcp.compute.BackendService], routes: list[ResolvedRoute]
+) -> list[gcp.compute.URLMapPathMatcherPathRuleArgsDict]:
+    rules: list[gcp.compute.URLMapPathMatcherPathRuleArgsDict] = []
     for route in sorted(routes, key=lambda r: -len(r.path)):
         if route.path == "/":
             continue
@@ -151,48 +165,89 @@ def _path_rules(services: dict[str, gcp.compute.BackendService], routes: list[Re
     return rules
 
 
-def url_map(backends: list[Backend], services: dict[str, gcp.compute.BackendService], network: Network,
-            domain: str | None) -> gcp.compute.URLMap:  # fmt: skip
+def url_map(
+    backends: list[Backend], services: dict[str, gcp.compute.BackendService], network: Network, domain: str | None
+) -> gcp.compute.URLMap:
     """Path rules on the domain (the "/" route, else the first, is the default); gRPC tools by host."""
     paths = [b.route for b in backends if b.route.kind != "grpc" or not domain]
     tools = [b.route for b in backends if b.route.kind == "grpc" and domain]
     default = next((r for r in paths if r.path == "/"), (paths or tools)[0])
-    host_rules = [{"hosts": [domain or "*"], "path_matcher": "paths"}] if paths else []
-    matchers = [{"name": "paths", "default_service": services[default.name].id, "path_rules": _path_rules(services, paths)}] if paths else []
+    host_rules: list[gcp.compute.URLMapHostRuleArgsDict] = (
+        [{"hosts": [domain or "*"], "path_matcher": "paths"}] if paths else []
+    )
+    matchers: list[gcp.compute.URLMapPathMatcherArgsDict] = (
+        [{"name": "paths", "default_service": services[default.name].id, "path_rules": _path_rules(services, paths)}]
+        if paths
+        else []
+    )
     for route in tools:
         host_rules.append({"hosts": [hostname(route, domain)], "path_matcher": route.name})
         matchers.append({"name": route.name, "default_service": services[route.name].id})
-    return gcp.compute.URLMap("edge-urls", name=f"{network.prefix}-edge", default_service=services[default.name].id,
-                              host_rules=host_rules, path_matchers=matchers, opts=network.opts(network))  # fmt: skip
+    return gcp.compute.URLMap(
+        "edge-urls",
+        name=f"{network.prefix}-edge",
+        default_service=services[default.name].id,
+        host_rules=host_rules,
+        path_matchers=matchers,
+        opts=network.opts(network),
+    )
 
 
 def address(network: Network) -> gcp.compute.GlobalAddress:
     """The load balancer's public address (made with the first route: URLs without a domain need it)."""
-    return gcp.compute.GlobalAddress("edge-address", name=f"{network.prefix}-edge", address_type="EXTERNAL",
-                                     ip_version="IPV4", labels=network.labels(), opts=network.opts(network))  # fmt: skip
+    return gcp.compute.GlobalAddress(
+        "edge-address",
+        name=f"{network.prefix}-edge",
+        address_type="EXTERNAL",
+        ip_version="IPV4",
+        labels=network.labels(),
+        opts=network.opts(network),
+    )
 
 
-def front(urls: gcp.compute.URLMap, hosts: list[str], tls: bool, address: gcp.compute.GlobalAddress,
-          network: Network) -> None:  # fmt: skip
+def front(
+    urls: gcp.compute.URLMap, hosts: list[str], tls: bool, address: gcp.compute.GlobalAddress, network: Network
+) -> None:
     """HTTPS (certificate, SSL policy) with an HTTP redirect, or plain HTTP without TLS."""
     rule = {"ip_address": address.address, "load_balancing_scheme": "EXTERNAL_MANAGED", "labels": network.labels()}
     if not tls:
-        proxy = gcp.compute.TargetHttpProxy("edge-http", name=f"{network.prefix}-http", url_map=urls.id,
-                                            opts=network.opts(network))  # fmt: skip
-        gcp.compute.GlobalForwardingRule("edge-80", port_range="80", target=proxy.id, **rule, opts=network.opts(network))
+        proxy = gcp.compute.TargetHttpProxy(
+            "edge-http", name=f"{network.prefix}-http", url_map=urls.id, opts=network.opts(network)
+        )
+        gcp.compute.GlobalForwardingRule(
+            "edge-80", port_range="80", target=proxy.id, **rule, opts=network.opts(network)
+        )
         return
-    certificate = gcp.compute.ManagedSslCertificate("edge-certificate", name=f"{network.prefix}-edge",
-                                                    managed={"domains": hosts}, opts=network.opts(network))  # fmt: skip
-    policy = gcp.compute.SSLPolicy("edge-tls", name=f"{network.prefix}-tls", min_tls_version="TLS_1_2",
-                                   profile="MODERN", opts=network.opts(network))  # fmt: skip
-    https = gcp.compute.TargetHttpsProxy("edge-https", name=f"{network.prefix}-https", url_map=urls.id,
-                                         ssl_certificates=[certificate.id], ssl_policy=policy.id,
-                                         opts=network.opts(network))  # fmt: skip
+    certificate = gcp.compute.ManagedSslCertificate(
+        "edge-certificate", name=f"{network.prefix}-edge", managed={"domains": hosts}, opts=network.opts(network)
+    )
+    policy = gcp.compute.SSLPolicy(
+        "edge-tls",
+        name=f"{network.prefix}-tls",
+        min_tls_version="TLS_1_2",
+        profile="MODERN",
+        opts=network.opts(network),
+    )
+    https = gcp.compute.TargetHttpsProxy(
+        "edge-https",
+        name=f"{network.prefix}-https",
+        url_map=urls.id,
+        ssl_certificates=[certificate.id],
+        ssl_policy=policy.id,
+        opts=network.opts(network),
+    )
     gcp.compute.GlobalForwardingRule("edge-443", port_range="443", target=https.id, **rule, opts=network.opts(network))
-    redirect = gcp.compute.URLMap("edge-redirect", name=f"{network.prefix}-redirect",
-                                  default_url_redirect={"https_redirect": True, "strip_query": False,
-                                                        "redirect_response_code": "MOVED_PERMANENTLY_DEFAULT"},
-                                  opts=network.opts(network))  # fmt: skip
-    http = gcp.compute.TargetHttpProxy("edge-http", name=f"{network.prefix}-http", url_map=redirect.id,
-                                       opts=network.opts(network))  # fmt: skip
+    redirect = gcp.compute.URLMap(
+        "edge-redirect",
+        name=f"{network.prefix}-redirect",
+        default_url_redirect={
+            "https_redirect": True,
+            "strip_query": False,
+            "redirect_response_code": "MOVED_PERMANENTLY_DEFAULT",
+        },
+        opts=network.opts(network),
+    )
+    http = gcp.compute.TargetHttpProxy(
+        "edge-http", name=f"{network.prefix}-http", url_map=redirect.id, opts=network.opts(network)
+    )
     gcp.compute.GlobalForwardingRule("edge-80", port_range="80", target=http.id, **rule, opts=network.opts(network))

@@ -19,8 +19,14 @@ def resource_outputs(token: str, name: str, rid: str, inputs: Mapping[str, Any],
     resource_name = outputs.get("name") or outputs.get("accountId") or name
     project = inputs.get("project") or MOCK_PROJECT
     if module == "compute":
-        where = f"regions/{MOCK_REGION}" if kind in _REGIONAL else ("zones/us-central1-a" if kind in ("instance", "disk", "instanceGroup") else "global")
-        outputs.setdefault("selfLink", _COMPUTE.format(project=project, where=where, kind=f"{kind}s", name=resource_name))
+        where = (
+            f"regions/{MOCK_REGION}"
+            if kind in _REGIONAL
+            else ("zones/us-central1-a" if kind in ("instance", "disk", "instanceGroup") else "global")
+        )
+        outputs.setdefault(
+            "selfLink", _COMPUTE.format(project=project, where=where, kind=f"{kind}s", name=resource_name)
+        )
         outputs.setdefault("id", f"projects/{project}/{where}/{kind}s/{resource_name}")
     if token == "gcp:serviceaccount/account:Account":
         outputs["email"] = f"{resource_name}@{project}.iam.gserviceaccount.com"

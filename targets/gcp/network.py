@@ -42,11 +42,16 @@ class Network(pulumi.ComponentResource):
             region=settings.region,
             ip_cidr_range=settings.subnet_cidr,
             private_ip_google_access=True,
-            log_config={"aggregation_interval": "INTERVAL_5_SEC", "flow_sampling": 0.5, "metadata": "INCLUDE_ALL_METADATA"},
+            log_config={
+                "aggregation_interval": "INTERVAL_5_SEC",
+                "flow_sampling": 0.5,
+                "metadata": "INCLUDE_ALL_METADATA",
+            },
             opts=mine,
         )
-        router = gcp.compute.Router("router", name=f"{self.prefix}-router", network=self.network.id,
-                                    region=settings.region, opts=mine)  # fmt: skip
+        router = gcp.compute.Router(
+            "router", name=f"{self.prefix}-router", network=self.network.id, region=settings.region, opts=mine
+        )
         gcp.compute.RouterNat(
             "nat",
             name=f"{self.prefix}-nat",
@@ -62,8 +67,11 @@ class Network(pulumi.ComponentResource):
 
     def labels(self, **extra: str) -> dict[str, str]:
         """The labels every labelable resource carries (keys: lowercase, digits, ``-`` and ``_`` only)."""
-        return {"gpu-platform-stack": self.context.stack, "gpu-platform-environment": self.context.profile.name,
-                **extra}  # fmt: skip
+        return {
+            "gpu-platform-stack": self.context.stack,
+            "gpu-platform-environment": self.context.profile.name,
+            **extra,
+        }
 
     def opts(self, parent: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
         """Options for a resource of this stack: the explicit provider."""

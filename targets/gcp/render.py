@@ -38,7 +38,11 @@ def _env(entry: dict[str, Any]) -> dict[str, Any]:
 def _probe(probe: dict[str, Any] | None) -> dict[str, Any] | None:
     if not probe:
         return None
-    found = {k: probe[k] for k in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold") if k in probe}
+    found = {
+        k: probe[k]
+        for k in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
+        if k in probe
+    }
     for kind, key in (("httpGet", "httpGet"), ("grpc", "grpc"), ("tcpSocket", "tcpSocket")):
         if probe.get(kind):
             found[key] = probe[kind]
@@ -72,13 +76,19 @@ def manifest(inputs: dict[str, Any]) -> dict[str, Any]:
         "autoscaling.knative.dev/minScale": str(scaling.get("minInstanceCount", 0)),
         "autoscaling.knative.dev/maxScale": str(scaling.get("maxInstanceCount", 100)),
         "run.googleapis.com/execution-environment": "gen2",
-        "run.googleapis.com/cpu-throttling": str(bool(template["containers"][0].get("resources", {}).get("cpuIdle", True))).lower(),
+        "run.googleapis.com/cpu-throttling": str(
+            bool(template["containers"][0].get("resources", {}).get("cpuIdle", True))
+        ).lower(),
         "run.googleapis.com/sessionAffinity": str(bool(template.get("sessionAffinity"))).lower(),
         "run.googleapis.com/network-interfaces": yaml.safe_dump(
-            [{"network": i.get("network"), "subnetwork": i.get("subnetwork")}
-             for i in (template.get("vpcAccess") or {}).get("networkInterfaces", [])], default_flow_style=True).strip(),
+            [
+                {"network": i.get("network"), "subnetwork": i.get("subnetwork")}
+                for i in (template.get("vpcAccess") or {}).get("networkInterfaces", [])
+            ],
+            default_flow_style=True,
+        ).strip(),
         "run.googleapis.com/vpc-access-egress": "all-traffic",
-    }  # fmt: skip
+    }
     spec: dict[str, Any] = {
         "serviceAccountName": template.get("serviceAccount"),
         "timeoutSeconds": int(str(template.get("timeout", "300s")).rstrip("s")),
@@ -94,8 +104,9 @@ def manifest(inputs: dict[str, Any]) -> dict[str, Any]:
             "labels": inputs.get("labels") or {},
             "annotations": {"run.googleapis.com/ingress": INGRESS.get(inputs.get("ingress", ""), "all")},
         },
-        "spec": {"template": {"metadata": {"annotations": annotations, "labels": template.get("labels") or {}},
-                              "spec": spec}},  # fmt: skip
+        "spec": {
+            "template": {"metadata": {"annotations": annotations, "labels": template.get("labels") or {}}, "spec": spec}
+        },
     }
 
 

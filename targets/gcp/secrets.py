@@ -17,12 +17,17 @@ from targets.gcp.network import Network
 def store(name: str, value: pulumi.Input[str], network: Network, parent: pulumi.Resource) -> pulumi.Output[str]:
     """A Secret Manager secret holding ``value``; returns the secret's id (``projects/<p>/secrets/<name>``)."""
     kms = network.settings.kms_key
-    replication = (
-        {"user_managed": {"replicas": [{"location": network.settings.region,
-                                        "customer_managed_encryption": {"kms_key_name": kms}}]}}
+    replication: gcp.secretmanager.SecretReplicationArgsDict = (
+        {
+            "user_managed": {
+                "replicas": [
+                    {"location": network.settings.region, "customer_managed_encryption": {"kms_key_name": kms}}
+                ]
+            }
+        }
         if kms
         else {"auto": {}}
-    )  # fmt: skip
+    )
     secret = gcp.secretmanager.Secret(
         name,
         secret_id=f"{network.prefix}-{name}",

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pulumi
 import pulumi_gcp as gcp
@@ -29,26 +28,33 @@ PORT = 5432
 MAX_LOG_DAYS = 7
 
 
-def _backups(request: PostgresRequest) -> dict[str, Any]:
+def _backups(request: PostgresRequest) -> gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgsDict:
     enabled = request.backup_schedule != "none"
     return {
         "enabled": enabled,
         "point_in_time_recovery_enabled": enabled and request.point_in_time,
         "start_time": "03:00",
         "transaction_log_retention_days": max(1, min(MAX_LOG_DAYS, request.backup_retention_days)),
-        "backup_retention_settings": {"retained_backups": max(1, request.backup_retention_days), "retention_unit": "COUNT"},
+        "backup_retention_settings": {
+            "retained_backups": max(1, request.backup_retention_days),
+            "retention_unit": "COUNT",
+        },
     }
 
 
-def _settings(request: PostgresRequest, network: Network, replica: bool) -> dict[str, Any]:
-    settings: dict[str, Any] = {
+def _settings(request: PostgresRequest, network: Network, replica: bool) -> gcp.sql.DatabaseInstanceSettingsArgsDict:
+    settings: gcp.sql.DatabaseInstanceSettingsArgsDict = {
         "tier": network.settings.db_tier,
         "edition": "ENTERPRISE",
         "availability_type": "REGIONAL" if request.multi_az and not replica else "ZONAL",
         "disk_type": "PD_SSD",
         "disk_size": max(10, math.ceil(request.storage_mib / 1024)),
         "disk_autoresize": True,
-        "ip_configuration": {"ipv4_enabled": False, "private_network": network.network.id, "ssl_mode": "ENCRYPTED_ONLY"},
+        "ip_configuration": {
+            "ipv4_enabled": False,
+            "private_network": network.network.id,
+            "ssl_mode": "ENCRYPTED_ONLY",
+        },
         "deletion_protection_enabled": request.protect,
         "user_labels": network.labels(database=request.name),
         "database_flags": [{"name": "log_connections", "value": "on"}, {"name": "log_disconnections", "value": "on"}],
@@ -59,9 +65,13 @@ def _settings(request: PostgresRequest, network: Network, replica: bool) -> dict
     return settings
 
 
-def _instance(name: str, request: PostgresRequest, network: Network, parent: pulumi.Resource,
-              master: gcp.sql.DatabaseInstance | None = None) -> gcp.sql.DatabaseInstance:  # fmt: skip
-    kms = network.settings.kms_key
+def _instance(
+    name: str,
+    request: PostgresRequest,
+    network: Network,
+    parent: pulumi.Resource,
+    master: gcp.sql.DatabaseInstance | None = None,
+) -> gcp.sql.DatabaseInstance:
     return gcp.sql.DatabaseInstance(
         name,
         name=f"{network.prefix}-{name}"[:98],
@@ -69,22 +79,30 @@ def _instance(name: str, request: PostgresRequest, network: Network, parent: pul
         region=network.settings.region,
         deletion_protection=request.protect,
         master_instance_name=master.name if master is not None else None,
-        **({"encryption_key_name": kms} if kms else {}),
+        encryption_key_name=network.settings.kms_key,
         settings=_settings(request, network, replica=master is not None),
-        opts=network.opts(parent, protect=request.protect, retain_on_delete=request.protect,
-                          depends_on=[network.private_services]),  # fmt: skip
+        opts=network.opts(
+            parent, protect=request.protect, retain_on_delete=request.protect, depends_on=[network.private_services]
+        ),
     )
 
 
 def build(request: PostgresRequest, network: Network, parent: pulumi.Resource) -> DatabaseEndpoint:
     """The primary, its replicas, the database, the user and the password secret."""
     primary = _instance(request.name, request, network, parent)
-    replicas = [_instance(f"{request.name}-replica-{i + 1}", request, network, parent, master=primary)
-                for i in range(request.read_replicas)]  # fmt: skip
+    replicas = [
+        _instance(f"{request.name}-replica-{i + 1}", request, network, parent, master=primary)
+        for i in range(request.read_replicas)
+    ]
     gcp.sql.Database(f"{request.name}-db", name=request.database, instance=primary.name, opts=network.opts(parent))
     password = random_secret(f"{request.name}-password", 32, parent)
-    gcp.sql.User(f"{request.name}-user", name=request.username, instance=primary.name, password=password,
-                 opts=network.opts(parent))  # fmt: skip
+    gcp.sql.User(
+        f"{request.name}-user",
+        name=request.username,
+        instance=primary.name,
+        password=password,
+        opts=network.opts(parent),
+    )
     secret_id = secrets.store(f"{request.name}-password", password, network, parent)
     return DatabaseEndpoint(
         name=request.name,

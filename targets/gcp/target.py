@@ -115,8 +115,13 @@ class GcpTarget:
         prepared = cloudrun.Prepared(request, account, secret_ids, parent)
         prepared.buckets = cloudrun.shared_volumes(request, network, parent)
         for bucket in prepared.buckets.values():
-            gcp.storage.BucketIAMMember(f"{bucket._name}-user", bucket=bucket.name, role="roles/storage.objectUser",
-                                        member=account.member, opts=network.opts(parent))  # fmt: skip
+            gcp.storage.BucketIAMMember(
+                f"{bucket._name}-user",
+                bucket=bucket.name,
+                role="roles/storage.objectUser",
+                member=account.member,
+                opts=network.opts(parent),
+            )
         self.prepared[request.name] = prepared
         return ServiceEndpoint(
             name=request.name,
@@ -169,16 +174,25 @@ class GcpTarget:
 
     def _peer_invokers(self) -> None:
         """Each workload that uses a Cloud Run service may invoke it, by its own service account."""
-        accounts = {**{n: p.account for n, p in self.prepared.items()}, **{n: m.account for n, m in self.machines.items()}}
+        accounts = {
+            **{n: p.account for n, p in self.prepared.items()},
+            **{n: m.account for n, m in self.machines.items()},
+        }
         requests = [*[p.request for p in self.prepared.values()], *[m.request for m in self.machines.values()]]
         for request in requests:
             for peer in request.peers:
                 if peer.name in self.prepared:
-                    cloudrun.invoker(self.prepared[peer.name], accounts[request.name].member, request.name, self.network)
+                    cloudrun.invoker(
+                        self.prepared[peer.name], accounts[request.name].member, request.name, self.network
+                    )
 
     def _edge(self) -> None:
         network = self.network
-        per_minute = self.context.profile.rate_limit_rps * 60 if self.context.profile.rate_limit_rps else self.settings.rate_limit_per_minute
+        per_minute = (
+            self.context.profile.rate_limit_rps * 60
+            if self.context.profile.rate_limit_rps
+            else self.settings.rate_limit_per_minute
+        )
         policy = edge.armor(network, per_minute)
         backends = []
         for route in self.routes:

@@ -46,11 +46,20 @@ def _disks(request: ServiceRequest, network: Network, zone: str, parent: pulumi.
             type="pd-balanced",
             size=max(10, math.ceil(volume.size_mib / 1024)),
             labels=network.labels(workload=request.name),
-            **({"disk_encryption_key": {"kms_key_self_link": kms}} if kms else {}),
+            disk_encryption_key={"kms_key_self_link": kms} if kms else None,
             opts=network.opts(parent, protect=volume.protect, retain_on_delete=volume.protect),
         )
         for volume in request.volumes
     ]
+
+
+def _boot_disk(size_gib: int, kms: str | None) -> gcp.compute.InstanceBootDiskArgsDict:
+    disk: gcp.compute.InstanceBootDiskArgsDict = {
+        "initialize_params": {"image": COS_IMAGE, "size": size_gib, "type": "pd-balanced"}
+    }
+    if kms:
+        disk["kms_key_self_link"] = kms
+    return disk
 
 
 def _user_data(request: ServiceRequest, secrets: dict[str, pulumi.Output[str]]) -> pulumi.Output[str]:
@@ -100,14 +109,19 @@ def build(
         name=f"{network.prefix}-{request.name}"[:63],
         zone=zone,
         machine_type=machine,
-        boot_disk={"initialize_params": {"image": COS_IMAGE, "size": pool_settings.boot_disk_gib, "type": "pd-balanced"},
-                   **({"kms_key_self_link": kms} if kms else {})},  # fmt: skip
-        attached_disks=[{"source": d.self_link, "device_name": v.name} for d, v in zip(disks, request.volumes, strict=True)],
+        boot_disk=_boot_disk(pool_settings.boot_disk_gib, kms),
+        attached_disks=[
+            {"source": d.self_link, "device_name": v.name} for d, v in zip(disks, request.volumes, strict=True)
+        ],
         network_interfaces=[{"network": network.network.id, "subnetwork": network.subnet.id}],
         service_account={"email": account.email, "scopes": SCOPES},
         shielded_instance_config={"enable_secure_boot": True, "enable_vtpm": True, "enable_integrity_monitoring": True},
-        metadata={"enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE", "google-logging-enabled": "true",
-                  "user-data": _user_data(request, secrets)},  # fmt: skip
+        metadata={
+            "enable-oslogin": "TRUE",
+            "block-project-ssh-keys": "TRUE",
+            "google-logging-enabled": "true",
+            "user-data": _user_data(request, secrets),
+        },
         guest_accelerators=[{"type": fit.GPU_ACCELERATOR, "count": gpu}] if gpu else None,
         scheduling={"on_host_maintenance": "TERMINATE" if gpu else "MIGRATE", "automatic_restart": True},
         deletion_protection=protect,

@@ -42,13 +42,18 @@ class Boot:
     health_command: Sequence[str] | None = None
 
 
+def _json_field(name: str) -> str:
+    """A ``sed`` printing only one string field of a JSON answer (COS has no jq or Python); Google APIs answer
+    over several lines, so only the matching line is printed."""
+    return f'sed -nE \'s/.*"{name}": *"([^"]+)".*/\\1/p\''
+
+
 def _fetch_secret(env: str, secret: str) -> str:
+    """The latest version of ``secret`` (base64 in the API's answer) into the workload's secret file."""
     file = f"{SECRETS_HOST_DIR}/{env.lower()}"
     url = SECRET_URL.format(secret=secret)
-    return (
-        f'curl -sf -H "Authorization: Bearer $TOKEN" {shlex.quote(url)}'
-        " | sed -E 's/.*\"data\": *\"([^\"]+)\".*/\\1/' | base64 -d > " + shlex.quote(file)
-    )
+    fetch = f'curl -sf -H "Authorization: Bearer $TOKEN" {shlex.quote(url)}'
+    return f"{fetch} | {_json_field('data')} | base64 -d > {shlex.quote(file)}"
 
 
 def _mount(volume: str) -> list[str]:
@@ -73,8 +78,18 @@ def docker_run(boot: Boot) -> list[str]:
     for volume, path in boot.volumes:
         run += ["--volume", f"/mnt/disks/{volume}:{path}"]
     if boot.gpu:
-        run += ["--volume", "/var/lib/nvidia/lib64:/usr/local/nvidia/lib64", "--volume", "/var/lib/nvidia/bin:/usr/local/nvidia/bin",
-                "--device", "/dev/nvidia0", "--device", "/dev/nvidia-uvm", "--device", "/dev/nvidiactl"]  # fmt: skip
+        run += [
+            "--volume",
+            "/var/lib/nvidia/lib64:/usr/local/nvidia/lib64",
+            "--volume",
+            "/var/lib/nvidia/bin:/usr/local/nvidia/bin",
+            "--device",
+            "/dev/nvidia0",
+            "--device",
+            "/dev/nvidia-uvm",
+            "--device",
+            "/dev/nvidiactl",
+        ]
     if boot.health_command:
         run += ["--health-cmd", shlex.join(boot.health_command)]
     if boot.command:
@@ -84,18 +99,26 @@ def docker_run(boot: Boot) -> list[str]:
     return run
 
 
+def run_script(boot: Boot) -> str:
+    """The container in the foreground, for systemd to restart."""
+    return f"#!/bin/bash\nexec {shlex.join(docker_run(boot))}\n"
+
+
 def start_script(boot: Boot) -> str:
     """The shell the unit runs before the container (mounts, driver, secrets)."""
     lines = ["#!/bin/bash", "set -euo pipefail"]
     for volume, _ in boot.volumes:
         lines += _mount(volume)
     if boot.gpu:
-        lines += ["cos-extensions install gpu", "mount --bind /var/lib/nvidia /var/lib/nvidia",
-                  "mount -o remount,exec /var/lib/nvidia"]  # fmt: skip
+        lines += [
+            "cos-extensions install gpu",
+            "mount --bind /var/lib/nvidia /var/lib/nvidia",
+            "mount -o remount,exec /var/lib/nvidia",
+        ]
     if boot.secrets:
         lines += [
             f"mkdir -p {SECRETS_HOST_DIR} && chmod 0700 {SECRETS_HOST_DIR}",
-            f"TOKEN=$(curl -sf -H 'Metadata-Flavor: Google' {TOKEN_URL} | sed -E 's/.*\"access_token\": *\"([^\"]+)\".*/\\1/')",
+            f"TOKEN=$(curl -sf -H 'Metadata-Flavor: Google' {TOKEN_URL} | {_json_field('access_token')})",
         ]
         lines += [_fetch_secret(env, secret) for env, secret in boot.secrets.items()]
         uid = boot.user.split(":")[0]
@@ -113,7 +136,8 @@ def cloud_init(boot: Boot) -> str:
             "After=network-online.target",
             "[Service]",
             "ExecStartPre=/bin/bash /etc/gpu-platform/start.sh",
-            f"ExecStart=/usr/bin/{shlex.join(docker_run(boot))}",
+            # The command lives in a script: systemd's own quoting and %-specifiers would mangle values.
+            "ExecStart=/bin/bash /etc/gpu-platform/run.sh",
             f"ExecStop=/usr/bin/docker stop {boot.name}",
             "Restart=always",
             "RestartSec=5",
@@ -122,6 +146,7 @@ def cloud_init(boot: Boot) -> str:
     document = {
         "write_files": [
             {"path": "/etc/gpu-platform/start.sh", "permissions": "0700", "content": start_script(boot)},
+            {"path": "/etc/gpu-platform/run.sh", "permissions": "0700", "content": run_script(boot)},
             {"path": f"/etc/systemd/system/{boot.name}.service", "permissions": "0644", "content": unit + "\n"},
         ],
         "runcmd": [["systemctl", "daemon-reload"], ["systemctl", "start", f"{boot.name}.service"]],
