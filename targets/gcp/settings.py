@@ -6,10 +6,11 @@ Target settings come from ``gpu-platform:gcp``; pool settings from a blueprint's
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from targets.networks import private_ipv4_network
 
 # https://cloud.google.com/resource-manager/docs/creating-managing-projects: 6-30 characters, a letter first.
 PROJECT_ID = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
@@ -19,7 +20,6 @@ MACHINE_TYPE = r"^[a-z][a-z0-9]*-[a-z0-9-]+$"
 # Cloud Run Direct VPC egress takes a subnet of /26 or larger (docs: run/docs/configuring/vpc-direct-vpc);
 # VMs take their addresses from the same subnet.
 SUBNET_PREFIXES = (16, 26)
-PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 class GcpPoolSettings(BaseModel):
@@ -98,20 +98,9 @@ class GcpSettings(BaseModel):
     @field_validator("subnet_cidr")
     @classmethod
     def _cidr(cls, value: str) -> str:
-        try:
-            network = ipaddress.IPv4Network(value)
-        except ValueError:
-            network = None
-        if (
-            network is None
-            or not (SUBNET_PREFIXES[0] <= network.prefixlen <= SUBNET_PREFIXES[1])
-            or not any(network.subnet_of(block) for block in PRIVATE_RANGES)
-        ):
-            raise ValueError(
-                f"a private (RFC 1918) IPv4 network address from /{SUBNET_PREFIXES[0]} to /{SUBNET_PREFIXES[1]} "
-                "with no host bits set, e.g. 10.60.0.0/20 (Cloud Run Direct VPC egress needs /26 or larger)"
-            )
-        return value
+        return private_ipv4_network(
+            value, SUBNET_PREFIXES, "10.60.0.0/20", "Cloud Run Direct VPC egress needs /26 or larger"
+        )
 
 
 def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:
