@@ -585,6 +585,9 @@ def test_render_writes_a_knative_service_per_cloud_run_service(app: PreviewResul
     assert document["metadata"]["annotations"]["run.googleapis.com/ingress"] == "internal-and-cloud-load-balancing"
     annotations = document["spec"]["template"]["metadata"]["annotations"]
     assert annotations["autoscaling.knative.dev/maxScale"] == str(API["autoscale"]["max"])
+    (interface,) = json.loads(annotations["run.googleapis.com/network-interfaces"])
+    assert interface["network"].startswith("vpc")
+    assert interface["subnetwork"].startswith("private")
     spec = document["spec"]["template"]["spec"]
     assert spec["serviceAccountName"] == email(app, "api")
     env = {e["name"]: e for e in spec["containers"][0]["env"]}

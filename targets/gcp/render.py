@@ -8,6 +8,7 @@ appear as the mocks computed them; a secret env var is a ``secretKeyRef``, never
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,13 +81,14 @@ def manifest(inputs: dict[str, Any]) -> dict[str, Any]:
             bool(template["containers"][0].get("resources", {}).get("cpuIdle", True))
         ).lower(),
         "run.googleapis.com/sessionAffinity": str(bool(template.get("sessionAffinity"))).lower(),
-        "run.googleapis.com/network-interfaces": yaml.safe_dump(
+        # JSON, as run/docs/configuring/vpc-direct-vpc's YAML shows it.
+        "run.googleapis.com/network-interfaces": json.dumps(
             [
                 {"network": i.get("network"), "subnetwork": i.get("subnetwork")}
                 for i in (template.get("vpcAccess") or {}).get("networkInterfaces", [])
             ],
-            default_flow_style=True,
-        ).strip(),
+            separators=(",", ":"),
+        ),
         "run.googleapis.com/vpc-access-egress": "all-traffic",
     }
     spec: dict[str, Any] = {
