@@ -249,6 +249,8 @@ def test_secrets_are_references_never_values(app: PreviewResult) -> None:
 def test_peers_are_wired_to_run_app_hosts_and_vm_addresses(app: PreviewResult) -> None:
     api = envs(only(app, GCP_CLOUDRUNV2_SERVICE, "api"))
     assert api["WORKER_ADDR"]["value"] == f"worker-{MOCK_PROJECT_NUMBER}.{REGION}.run.app:443"
+    assert api["WORKER_URL"]["value"] == f"https://worker-{MOCK_PROJECT_NUMBER}.{REGION}.run.app:443"
+    assert api["CACHE_URL"]["value"].startswith("http://")  # a VM: the container port, in the clear
     host, _, port = api["CACHE_ADDR"]["value"].partition(":")
     assert port == "6379"
     # The VM's internal address (computed by GCP; here by the mocks), inside the private subnet.
