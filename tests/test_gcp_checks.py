@@ -206,8 +206,13 @@ def test_caveats_name_the_vm_reason_and_the_raised_size(tmp_path: Path) -> None:
         "health": {"kind": "command", "command": ["redis-cli", "ping"]},
     }
     gpu = {**API, "requests": {"cpu": 1, "memory": "2Gi", "gpu": 0.5}, "pool": "gpu", "route": {"path": "/gpu/"}}
-    spec = load_stack(STACK, config(tmp_path, services={"api": API, "cache": redis, "infer": gpu}))
+    worker = {**API, "route": None}
+    worker.pop("route")
+    api = {**API, "uses": ["worker"]}
+    spec = load_stack(STACK, config(tmp_path, services={"worker": worker, "api": api, "cache": redis, "infer": gpu}))
     messages = {c.path: c.message for c in spec.caveats}
+    assert "run.app host on port 443 over HTTPS" in messages["services.worker"]
+    assert "services.api" not in messages  # nothing uses it: no peer to warn
     assert "Compute Engine VM" in messages["services.cache"]
     assert "command health check" in messages["services.cache"]
     assert "whole NVIDIA L4" in messages["services.infer.requests.gpu"]

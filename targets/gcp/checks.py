@@ -148,17 +148,24 @@ def caveats(
     for workload in workloads(blueprint):
         if workload.key.startswith(("databases.", "pixel_streaming.")):
             continue
-        found += _workload_caveats(blueprint, workload)
+        found += _workload_caveats(blueprint, workload, _used(blueprint))
     return found
 
 
-def _workload_caveats(blueprint: Blueprint, workload: Workload) -> list[Caveat]:
+def _used(blueprint: Blueprint) -> set[str]:
+    """Names other workloads reach: every ``uses`` entry, and each fleet's tools (its API calls them)."""
+    used = {name for w in workloads(blueprint) for name in getattr(spec_of(blueprint, w.key), "uses", [])}
+    used |= {f"{fleet}-{tool}" for fleet, spec in blueprint.grpc_tool_fleets.items() for tool in spec.tools}
+    return used
+
+
+def _workload_caveats(blueprint: Blueprint, workload: Workload, used: set[str]) -> list[Caveat]:
     found = []
     gpu = workload.requests.gpu
     reasons = fit.vm_reasons(shape(blueprint, workload))
     if reasons:
         found.append(Caveat(workload.key, f"runs as a container on a Compute Engine VM: {'; '.join(reasons)}"))
-    elif workload.ports:
+    elif workload.name in used:
         found.append(
             Caveat(
                 workload.key,
