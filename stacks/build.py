@@ -39,7 +39,6 @@ from stacks.loader import StackSpec
 from stacks.spec import GrpcToolSpec, HealthCheck, PortSpec, Resources, ServiceSpec, Volume
 from targets import load_target, plugin
 
-
 # The port a peer is reached on over TLS; every other port is spoken in the clear inside the platform.
 HTTPS_PORT = 443
 
