@@ -1,10 +1,11 @@
-"""The seed blueprints on GCP: paissive-income (whose seed deploys to GCP), monte-carlo, brahminykite, and
-reference without its Pixel Streaming; bem and the full reference stop with a clear error.
+"""The seed blueprints on GCP: paissive-income (whose seed deploys to GCP), monte-carlo, brahminykite, reference
+and bem (their Pixel Streaming signalling listed in ``gpu-platform:gcp.vm_workloads``, which the check asks for).
 
 Each pair runs once on ``gcp-prod`` (``python -m preview gcp-prod --blueprint NAME``). Counts and seed
 properties are derived from the blueprint YAML (``tests/test_blueprints_seeds.py``'s readers) and the prod
 profile; where a workload runs is decided here from the YAML by Cloud Run's documented limits (one HTTP-family
-port, an HTTP/gRPC/TCP probe, no single-writer volume, at most one GPU), independently of targets/gcp/fit.py.
+port, an HTTP/gRPC/TCP probe, no single-writer volume, at most one GPU, no UDP media: the streamer), independently
+of targets/gcp/fit.py.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
@@ -23,8 +23,11 @@ from tests.conftest import stack_config
 from tests.test_blueprints_seeds import Workload, blueprint, workloads
 from tests.tokens import (
     GCP_CLOUDRUNV2_SERVICE,
+    GCP_COMPUTE_ADDRESS,
     GCP_COMPUTE_BACKEND_SERVICE,
     GCP_COMPUTE_DISK,
+    GCP_COMPUTE_FIREWALL,
+    GCP_COMPUTE_FORWARDING_RULE,
     GCP_COMPUTE_INSTANCE,
     GCP_SERVICEACCOUNT_ACCOUNT,
     GCP_SQL_DATABASE_INSTANCE,
@@ -34,22 +37,22 @@ from tests.tokens import (
 STACK = "gcp-prod"
 PROD = PROFILES["prod"]
 HTTP_FAMILY = {"http", "http2", "grpc", "websocket"}
-NO_PIXEL_STREAMING = {"pixel_streaming": None}
-PAIRS = ["paissive-income", "monte-carlo", "brahminykite", "reference"]
+PAIRS = ["paissive-income", "monte-carlo", "brahminykite", "reference", "bem"]
+
+
+def signalling(name: str) -> list[str]:
+    """The Pixel Streaming signalling servers of a blueprint, which run on VMs on GCP."""
+    return [f"{streaming}-signalling" for streaming in blueprint(name).get("pixel_streaming", {})]
 
 
 def as_run(name: str) -> dict[str, Any]:
-    """The blueprint as the GCP pair runs it (reference without Pixel Streaming)."""
-    found = dict(blueprint(name))
-    if name == "reference":
-        found.pop("pixel_streaming")
-    return found
+    return blueprint(name)
 
 
 @cache
 def preview(name: str) -> PreviewResult:
-    overrides = {"overrides": NO_PIXEL_STREAMING} if name == "reference" else {}
-    return run_program(STACK, stack_config(STACK, blueprint=name, **overrides))
+    settings = {"project": "example-gpu-platform", "vm_workloads": signalling(name)}
+    return run_program(STACK, stack_config(STACK, blueprint=name, gcp=settings))
 
 
 def on_cloud_run(workload: Workload) -> bool:
@@ -59,7 +62,9 @@ def on_cloud_run(workload: Workload) -> bool:
     )
     probe = workload.health["kind"] != "command"
     stateless = all(v.get("shared") for v in workload.volumes.values())
-    return http_only and probe and stateless and workload.gpu <= 1
+    media = workload.key.startswith("pixel_streaming.") and workload.key.endswith(".streamer")
+    listed = workload.key.startswith("pixel_streaming.") and workload.name.endswith("-signalling")
+    return http_only and probe and stateless and workload.gpu <= 1 and not media and not listed
 
 
 def by_name(result: PreviewResult, token: str) -> dict[str, Any]:
@@ -73,8 +78,9 @@ def test_resource_counts_follow_the_blueprint(name: str) -> None:
     cloud_run = [w for w in items if on_cloud_run(w)]
     vms = [w for w in items if not on_cloud_run(w)]
     assert sorted(by_name(result, GCP_CLOUDRUNV2_SERVICE)) == sorted(w.name for w in cloud_run)
-    assert sorted(by_name(result, GCP_COMPUTE_INSTANCE)) == sorted(w.name for w in vms)
-    assert len(result.of_type(GCP_SERVICEACCOUNT_ACCOUNT)) == len(items)
+    turns = [f"{streaming}-turn" for streaming in bp.get("pixel_streaming", {})]
+    assert sorted(by_name(result, GCP_COMPUTE_INSTANCE)) == sorted([w.name for w in vms] + turns)
+    assert len(result.of_type(GCP_SERVICEACCOUNT_ACCOUNT)) == len(items) + len(turns)
     disks = sum(len([v for v in w.volumes.values() if not v.get("shared")]) for w in vms)
     assert len(result.of_type(GCP_COMPUTE_DISK)) == disks
     buckets = sum(len([v for v in w.volumes.values() if v.get("shared")]) for w in cloud_run)
@@ -125,7 +131,8 @@ def test_urls_and_no_mandatory_violation(name: str) -> None:
     bp, result = as_run(name), preview(name)
     routed = {w.name for w in workloads(bp) if w.route is not None}
     fleets = {f"{n}" for n in bp.get("grpc_tool_fleets", {})}
-    expected = {n for n in routed if not n.endswith("-api")} | fleets
+    streams = set(bp.get("pixel_streaming", {}))  # a stream's URL is its signalling route
+    expected = {n for n in routed if not n.endswith("-api") and not n.endswith("-signalling")} | fleets | streams
     assert expected <= set(result.outputs["urls"])
     for url in result.outputs["urls"].values():
         assert url.startswith(("https://app.example.com/", "wss://app.example.com/", "grpcs://"))
@@ -149,10 +156,51 @@ def test_paissive_income_cache_is_a_vm_and_the_models_a_bucket() -> None:
 
 
 @pytest.mark.parametrize("name", ["bem", "reference"])
-def test_pixel_streaming_stops_with_a_clear_error(name: str) -> None:
-    with pytest.raises(pulumi.RunError) as caught:
-        run_program(STACK, stack_config(STACK, blueprint=name))
-    message = str(caught.value)
-    for streaming in blueprint(name)["pixel_streaming"]:
-        assert f"pixel_streaming.{streaming}" in message
-    assert "Pixel Streaming is not built on the gcp target" in message
+def test_turn_is_a_vm_behind_a_udp_passthrough_balancer(name: str) -> None:
+    """Only the listening port is public (UDP and TCP); the relay range is open to the subnet (the streamer)."""
+    result = preview(name)
+    for streaming, spec in blueprint(name)["pixel_streaming"].items():
+        turn = spec["turn"]
+        listening = str(turn["listening_port"])
+        relay = f"{turn['relay_min_port']}-{turn['relay_max_port']}"
+        rules = {r.name: r.inputs for r in result.of_type(GCP_COMPUTE_FORWARDING_RULE)}
+        for protocol in ("udp", "tcp"):
+            rule = rules[f"{streaming}-turn-{protocol}"]
+            assert rule["ipProtocol"] == protocol.upper()
+            assert rule["ports"] == [listening]
+            assert rule["loadBalancingScheme"] == "EXTERNAL"
+        walls = {r.name: r.inputs for r in result.of_type(GCP_COMPUTE_FIREWALL)}
+        world = walls[f"{streaming}-turn-from-world"]
+        assert world["sourceRanges"] == ["0.0.0.0/0"]
+        assert sorted((a["protocol"], a["ports"]) for a in world["allows"]) == [
+            ("tcp", [listening]),
+            ("udp", [listening]),
+        ]
+        subnet = walls[f"{streaming}-turn-from-subnet"]
+        assert ("udp", [listening, relay]) in [(a["protocol"], a["ports"]) for a in subnet["allows"]]
+        assert subnet["sourceRanges"] != ["0.0.0.0/0"]
+        # The relay's public address reaches the signalling server (browsers get it) and the streamer is a VM.
+        (address,) = [a for a in result.of_type(GCP_COMPUTE_ADDRESS) if a.name == f"{streaming}-turn-address"]
+        assert address.inputs["addressType"] == "EXTERNAL"
+        machines = by_name(result, GCP_COMPUTE_INSTANCE)
+        signalling_run = _run_script(machines[f"{streaming}-signalling"].inputs)
+        assert "--env TURN_URL=turn:35.202." in signalling_run
+        streamer_run = _run_script(machines[f"{streaming}-streamer"].inputs)
+        assert (
+            f":{spec['signalling']['service']['ports'][0]['container_port']}"
+            in streamer_run.split("SIGNALLING_URL=")[1]
+        )
+        turn_start = _start_script(machines[f"{streaming}-turn"].inputs)
+        assert "> /run/gp-secrets/turnserver.conf" in turn_start
+
+
+def _files(vm: dict[str, Any]) -> dict[str, str]:
+    return {f["path"]: f["content"] for f in yaml.safe_load(vm["metadata"]["user-data"])["write_files"]}
+
+
+def _run_script(vm: dict[str, Any]) -> str:
+    return _files(vm)["/etc/gpu-platform/run.sh"]
+
+
+def _start_script(vm: dict[str, Any]) -> str:
+    return _files(vm)["/etc/gpu-platform/start.sh"]

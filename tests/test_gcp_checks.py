@@ -165,12 +165,26 @@ def test_replicated_vm_workload_is_rejected(tmp_path: Path, monitors: list[Recor
     assert "not HTTP" in message
 
 
-def test_pixel_streaming_is_a_clear_error(tmp_path: Path, monitors: list[RecordingMonitor]) -> None:
+def test_pixel_streaming_needs_its_signalling_on_a_vm(monitors: list[RecordingMonitor]) -> None:
+    """The streamer speaks ws://host:port without an ID token: the signalling server must be a VM, by name."""
     cfg = stack_config(STACK, blueprint="bem", gcp={"project": "unit-project-1"})
     message = failing(cfg, monitors)
-    assert "pixel_streaming.unreal" in message
-    assert "UDP" in message
-    assert "docker, kubernetes or aws" in message
+    assert "gpu-platform:gcp.vm_workloads" in message
+    assert "list unreal-signalling" in message
+    assert "Google ID token" in message
+
+
+def test_unknown_vm_workload_is_rejected(tmp_path: Path, monitors: list[RecordingMonitor]) -> None:
+    message = failing(config(tmp_path, gcp={"vm_workloads": ["apl"]}, services={"api": API}), monitors)
+    assert "gpu-platform:gcp.vm_workloads[0]" in message
+    assert "'apl'" in message
+    assert "api" in message
+
+
+def test_listed_workload_runs_on_a_vm(tmp_path: Path) -> None:
+    spec = load_stack(STACK, config(tmp_path, gcp={"vm_workloads": ["api"]}, services={"api": API}))
+    messages = {c.path: c.message for c in spec.caveats}
+    assert "listed in gpu-platform:gcp.vm_workloads" in messages["services.api"]
 
 
 @pytest.mark.parametrize(

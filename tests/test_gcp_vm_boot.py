@@ -39,10 +39,12 @@ def test_scripts_parse() -> None:
 def test_secret_is_read_from_a_multi_line_answer() -> None:
     """Secret Manager answers pretty-printed JSON with a base64 payload (and a dataCrc32c beside it)."""
     answer = json.dumps(
-        {"name": "projects/1/secrets/s/versions/3", "payload": {"data": base64.b64encode(b"s3cr3t").decode(),
-                                                                  "dataCrc32c": "42"}},
+        {
+            "name": "projects/1/secrets/s/versions/3",
+            "payload": {"data": base64.b64encode(b"s3cr3t").decode(), "dataCrc32c": "42"},
+        },
         indent=2,
-    )  # fmt: skip
+    )
     found = bash(f"{vm_boot._json_field('data')} | base64 -d", answer)
     assert found.stdout == "s3cr3t"
     token = bash(vm_boot._json_field("access_token"), '{"access_token":"ya29.x","expires_in":3599}')
@@ -65,3 +67,23 @@ def test_cloud_init_is_yaml_with_the_unit_and_scripts() -> None:
     paths = [f["path"] for f in document["write_files"]]
     assert paths == ["/etc/gpu-platform/start.sh", "/etc/gpu-platform/run.sh", "/etc/systemd/system/cache.service"]
     assert document["runcmd"][-1] == ["systemctl", "start", "cache.service"]
+
+
+def test_secret_files_land_under_their_own_names() -> None:
+    """coturn reads -c /run/secrets/turnserver.conf: a secret file keeps its name, with no _FILE variable."""
+    boot = vm_boot.Boot(
+        "turn",
+        "coturn/coturn:4.6.3-alpine",
+        "65534:65534",
+        True,
+        {},
+        {},
+        [],
+        files={"turnserver.conf": "projects/p/secrets/turn-conf"},
+    )
+    start = vm_boot.start_script(boot)
+    assert "secretmanager.googleapis.com/v1/projects/p/secrets/turn-conf/versions/latest:access" in start
+    assert start.count("> /run/gp-secrets/turnserver.conf") == 1
+    argv = bash(vm_boot.run_script(boot).replace("exec docker", "printf '%s\\n'")).stdout.splitlines()
+    assert "/run/gp-secrets:/run/secrets:ro" in argv
+    assert not any(a.endswith("_FILE=/run/secrets/turnserver.conf") for a in argv)

@@ -7,6 +7,7 @@ workload runs is :mod:`targets.gcp.fit`'s decision; the limits there cite the do
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,6 +19,7 @@ from stacks.settings import PROJECT
 from stacks.spec import Blueprint
 from stacks.workloads import Workload, workloads
 from targets.gcp import fit
+from targets.gcp.settings import GcpSettings
 
 
 def spec_of(blueprint: Blueprint, key: str) -> Any:
@@ -28,8 +30,9 @@ def spec_of(blueprint: Blueprint, key: str) -> Any:
     return found
 
 
-def shape(blueprint: Blueprint, workload: Workload) -> fit.Shape:
-    """The workload's :class:`fit.Shape` from its blueprint spec (a gRPC tool is probed over gRPC)."""
+def shape(blueprint: Blueprint, workload: Workload, listed: Sequence[str] = ()) -> fit.Shape:
+    """The workload's :class:`fit.Shape` from its blueprint spec (a gRPC tool is probed over gRPC; a Pixel
+    Streaming streamer exchanges UDP media with its relay)."""
     spec = spec_of(blueprint, workload.key)
     health = getattr(spec, "health", None)
     volumes = getattr(spec, "volumes", {}) or {}
@@ -38,6 +41,8 @@ def shape(blueprint: Blueprint, workload: Workload) -> fit.Shape:
         health=health.kind if health is not None else "grpc",
         single_writer_volumes=tuple(sorted(n for n, v in volumes.items() if not v.shared)),
         gpu=workload.requests.gpu,
+        udp_peer=workload.key.startswith("pixel_streaming.") and workload.key.endswith(".streamer"),
+        listed=workload.name in listed,
     )
 
 
@@ -50,24 +55,30 @@ def check(
     target_settings: BaseModel,
 ) -> list[Problem]:
     """Pixel Streaming is not built here; every other workload must fit Cloud Run or one VM; routes' timeouts."""
-    from targets.gcp.settings import GcpSettings
-
     assert isinstance(target_settings, GcpSettings)
     del source, path, placement, pool_settings
+    listed = target_settings.vm_workloads
     problems = [
         Problem(
-            f"pixel_streaming.{name}",
-            name,
-            "Pixel Streaming is not built on the gcp target (its TURN relay needs VMs behind a UDP passthrough "
-            "Network Load Balancer, and the streamer reaches signalling at ws://host:port, which Cloud Run does "
-            "not serve): deploy it with the docker, kubernetes or aws target",
+            f"{PROJECT}:gcp.vm_workloads",
+            list(listed),
+            f"list {name}-signalling: the Pixel Streaming streamer reaches its signalling server at "
+            "ws://host:port without a Google ID token, which a Cloud Run service cannot serve, so on gcp it runs "
+            "on a VM",
         )
         for name in blueprint.pixel_streaming
+        if f"{name}-signalling" not in listed
+    ]
+    names = {w.name for w in workloads(blueprint)}
+    problems += [
+        Problem(f"{PROJECT}:gcp.vm_workloads[{i}]", name, f"a workload of the blueprint: {', '.join(sorted(names))}")
+        for i, name in enumerate(listed)
+        if name not in names
     ]
     for workload in workloads(blueprint):
-        if workload.key.startswith(("databases.", "pixel_streaming.")):
-            continue
-        problems += _workload_problems(blueprint, workload, target_settings.region)
+        if workload.key.startswith("databases.") or workload.key.endswith(".turn"):
+            continue  # Cloud SQL; the relay is always a VM of fixed size
+        problems += _workload_problems(blueprint, workload, target_settings)
     problems += _timeouts(blueprint)
     return problems
 
@@ -77,10 +88,11 @@ def _limits(workload: Workload) -> tuple[float, int]:
     return max(limits.cpu, workload.requests.cpu), max(limits.memory, workload.requests.memory)
 
 
-def _workload_problems(blueprint: Blueprint, workload: Workload, region: str) -> list[Problem]:
+def _workload_problems(blueprint: Blueprint, workload: Workload, settings: GcpSettings) -> list[Problem]:
     cpu, memory = _limits(workload)
     gpu = workload.requests.gpu
-    reasons = fit.vm_reasons(shape(blueprint, workload))
+    region = settings.region
+    reasons = fit.vm_reasons(shape(blueprint, workload, settings.vm_workloads))
     if reasons:
         if workload.replicas > 1:
             return [
@@ -143,12 +155,13 @@ def caveats(
     profile: Profile,
 ) -> list[Caveat]:
     """VM workloads (and why), fractional GPUs taking a whole L4, sizes Cloud Run raises, peers over HTTPS."""
-    del path, placement, pool_settings, target_settings, profile  # Cloud SQL builds replicas and HA as asked
+    del path, placement, pool_settings, profile  # Cloud SQL builds replicas and HA as asked
+    assert isinstance(target_settings, GcpSettings)
     found = []
     for workload in workloads(blueprint):
-        if workload.key.startswith(("databases.", "pixel_streaming.")):
+        if workload.key.startswith("databases.") or workload.key.endswith(".turn"):
             continue
-        found += _workload_caveats(blueprint, workload, _used(blueprint))
+        found += _workload_caveats(blueprint, workload, _used(blueprint), target_settings.vm_workloads)
     return found
 
 
@@ -159,10 +172,10 @@ def _used(blueprint: Blueprint) -> set[str]:
     return used
 
 
-def _workload_caveats(blueprint: Blueprint, workload: Workload, used: set[str]) -> list[Caveat]:
+def _workload_caveats(blueprint: Blueprint, workload: Workload, used: set[str], listed: Sequence[str]) -> list[Caveat]:
     found = []
     gpu = workload.requests.gpu
-    reasons = fit.vm_reasons(shape(blueprint, workload))
+    reasons = fit.vm_reasons(shape(blueprint, workload, listed))
     if reasons:
         found.append(Caveat(workload.key, f"runs as a container on a Compute Engine VM: {'; '.join(reasons)}"))
     elif workload.name in used:

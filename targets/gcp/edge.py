@@ -139,7 +139,7 @@ def backend_service(
         named_ports=[{"name": f"p{route.port}", "port": route.port}],
         opts=network.opts(network),
     )
-    vms.allow(f"{route.name}-from-lb", GOOGLE_FRONT_ENDS, [route.port], machine.account, network, network)
+    vms.allow(f"{route.name}-from-lb", GOOGLE_FRONT_ENDS, {"tcp": [route.port]}, machine.account, network, network)
     return gcp.compute.BackendService(
         f"{route.name}-backend",
         backends=[{"group": group.self_link, "balancing_mode": "UTILIZATION", "capacity_scaler": 1.0}],

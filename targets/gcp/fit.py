@@ -1,7 +1,8 @@
 """Where a workload runs on GCP, and at what size (SDK-free: the checks and the target share it).
 
 Cloud Run v2 takes a workload that speaks HTTP (HTTP/1.1, WebSocket, HTTP/2, gRPC) on exactly one
-port, is probed over HTTP, gRPC or TCP, keeps no single-writer state and wants at most one GPU:
+port, is probed over HTTP, gRPC or TCP, keeps no single-writer state, wants at most one GPU and takes no
+UDP media from a relay (services have Direct VPC *egress* only, run/docs/configuring/vpc-direct-vpc):
 Cloud Run serves one container port per service, only HTTP-family requests, probes without exec,
 and offers one NVIDIA L4 per instance. Everything else runs as a container on a Compute Engine VM
 of its own (Container-Optimized OS, a persistent disk per volume, L4s on a G2 machine type).
@@ -68,6 +69,8 @@ class Shape:
     health: str | None  # http, grpc, tcp, command, or None
     single_writer_volumes: tuple[str, ...]
     gpu: float
+    udp_peer: bool = False  # it exchanges UDP media with a relay (a Pixel Streaming streamer)
+    listed: bool = False  # named in gpu-platform:gcp.vm_workloads
 
 
 def vm_reasons(shape: Shape) -> list[str]:
@@ -85,6 +88,10 @@ def vm_reasons(shape: Shape) -> list[str]:
         )
     if shape.gpu > 1:
         reasons.append(f"{shape.gpu:g} GPUs (Cloud Run gives one L4 per instance)")
+    if shape.udp_peer:
+        reasons.append("UDP media from a relay (Cloud Run services take no inbound VPC traffic)")
+    if shape.listed:
+        reasons.append("listed in gpu-platform:gcp.vm_workloads")
     return reasons
 
 

@@ -50,6 +50,8 @@ def resource_outputs(token: str, name: str, rid: str, inputs: Mapping[str, Any],
         outputs["networkInterfaces"] = interfaces
     elif token == "gcp:compute/globalAddress:GlobalAddress" and inputs.get("addressType") != "INTERNAL":
         outputs["address"] = f"34.120.{int(rid[:2], 16)}.{int(rid[2:4], 16)}"
+    elif token == "gcp:compute/address:Address" and inputs.get("addressType") == "EXTERNAL":
+        outputs["address"] = f"35.202.{int(rid[:2], 16)}.{int(rid[2:4], 16)}"
     elif token == "gcp:storage/bucket:Bucket":
         outputs["url"] = f"gs://{resource_name}"
 

@@ -7,6 +7,8 @@ on each, and Cloud Run or the VM's boot script reads them by reference. No value
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_gcp as gcp
 
@@ -43,22 +45,23 @@ def store(name: str, value: pulumi.Input[str], network: Network, parent: pulumi.
 
 def grant(
     workload: str,
-    secrets: dict[str, pulumi.Input[str] | SecretRef],
+    secrets: Mapping[str, pulumi.Input[str] | SecretRef],
     account: gcp.serviceaccount.Account,
     network: Network,
     parent: pulumi.Resource,
 ) -> dict[str, pulumi.Output[str]]:
-    """Environment name -> secret id for each of a workload's secrets, with its service account allowed to read it."""
+    """Name (an environment variable or a secret file) -> secret id for each of a workload's secrets, with its
+    service account allowed to read it."""
     ids: dict[str, pulumi.Output[str]] = {}
-    for env, value in secrets.items():
-        key = env.lower().replace("_", "-")
+    for name, value in secrets.items():
+        key = name.lower().replace("_", "-").replace(".", "-")
         if isinstance(value, SecretRef):
-            ids[env] = value.reference
+            ids[name] = value.reference
         else:
-            ids[env] = store(f"{workload}-{key}", value, network, parent)
+            ids[name] = store(f"{workload}-{key}", value, network, parent)
         gcp.secretmanager.SecretIamMember(
             f"{workload}-{key}-reader",
-            secret_id=ids[env],
+            secret_id=ids[name],
             role="roles/secretmanager.secretAccessor",
             member=account.member,
             opts=network.opts(parent),

@@ -95,6 +95,15 @@ class GcpSettings(BaseModel):
         ),
     )
 
+    vm_workloads: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description=(
+            "Workloads to run on a Compute Engine VM although Cloud Run could take them, by name (a Pixel "
+            "Streaming signalling server, which its streamer reaches at ws://host:port without a Google ID "
+            "token). Default: none."
+        ),
+    )
+
     @field_validator("subnet_cidr")
     @classmethod
     def _cidr(cls, value: str) -> str:

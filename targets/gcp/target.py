@@ -28,7 +28,7 @@ from components.protocol import (
 )
 from stacks.errors import ConfigError, Problem
 from targets.common import random_secret
-from targets.gcp import cloudrun, edge, fit, secrets, sql
+from targets.gcp import cloudrun, edge, fit, nlb, secrets, sql
 from targets.gcp import vm as vms
 from targets.gcp.network import Network
 from targets.gcp.settings import GcpPoolSettings, GcpSettings
@@ -92,26 +92,19 @@ class GcpTarget:
     def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
         network = self.network
         account = network.service_account(request.name, parent)
-        secret_ids = secrets.grant(request.name, dict(request.secrets), account, network, parent)
-        if request.secret_files:
-            raise ValueError(f"{request.name}: secret files are not built on the gcp target")
+        secret_ids = secrets.grant(request.name, request.secrets, account, network, parent)
         shape = fit.Shape(
             ports=tuple((p.protocol, p.app_protocol) for p in request.ports),
             health=request.health.kind if request.health is not None else None,
             single_writer_volumes=tuple(v.name for v in request.volumes if not v.shared),
             gpu=request.gpu,
+            udp_peer=any(p.protocol == "udp" for p in request.peers),
+            listed=request.name in self.settings.vm_workloads,
         )
         if fit.vm_reasons(shape):
-            settings = request.pool.handle
-            assert isinstance(settings, GcpPoolSettings)
-            machine = vms.build(request, settings, account, secret_ids, network, parent)
-            self.machines[request.name] = machine
-            return ServiceEndpoint(
-                name=request.name,
-                host=machine.instance.network_interfaces[0].network_ip,
-                ports={p.name: p.container_port for p in request.ports},
-                resources=(machine.instance,),
-            )
+            return self._machine(request, account, secret_ids, parent)
+        if request.secret_files:  # only the TURN relay has them, and it runs on a VM
+            raise ValueError(f"{request.name}: secret files are not built for Cloud Run on the gcp target")
         prepared = cloudrun.Prepared(request, account, secret_ids, parent)
         prepared.buckets = cloudrun.shared_volumes(request, network, parent)
         for bucket in prepared.buckets.values():
@@ -128,6 +121,28 @@ class GcpTarget:
             host=cloudrun.deterministic_host(request.name, self.project_number, self.settings.region),
             ports={p.name: HTTPS_PORT for p in request.ports},
             resources=(account,),
+        )
+
+    def _machine(
+        self,
+        request: ServiceRequest,
+        account: gcp.serviceaccount.Account,
+        secret_ids: dict[str, pulumi.Output[str]],
+        parent: pulumi.Resource,
+    ) -> ServiceEndpoint:
+        """A VM workload; a public one (TURN) behind a passthrough Network Load Balancer."""
+        settings = request.pool.handle
+        assert isinstance(settings, GcpPoolSettings)
+        files = secrets.grant(request.name, request.secret_files, account, self.network, parent)
+        machine = vms.build(request, settings, account, secret_ids, files, self.network, parent)
+        self.machines[request.name] = machine
+        address = nlb.passthrough(machine, self.network, parent) if request.public else None
+        return ServiceEndpoint(
+            name=request.name,
+            host=machine.instance.network_interfaces[0].network_ip,
+            ports={p.name: p.container_port for p in request.ports},
+            resources=(machine.instance,),
+            public_host=address.address if address is not None else None,
         )
 
     # -- routes ------------------------------------------------------------

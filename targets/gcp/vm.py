@@ -12,12 +12,13 @@ Direct VPC egress, the other VMs) reach its ports.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
-from components.protocol import ServiceRequest
+from components.protocol import PortRequest, ServiceRequest
 from targets.gcp import fit, vm_boot
 from targets.gcp.network import Network
 from targets.gcp.settings import GcpPoolSettings
@@ -62,14 +63,19 @@ def _boot_disk(size_gib: int, kms: str | None) -> gcp.compute.InstanceBootDiskAr
     return disk
 
 
-def _user_data(request: ServiceRequest, secrets: dict[str, pulumi.Output[str]]) -> pulumi.Output[str]:
+def _user_data(
+    request: ServiceRequest, secrets: dict[str, pulumi.Output[str]], files: dict[str, pulumi.Output[str]]
+) -> pulumi.Output[str]:
     health = request.health
     names, values = list(request.env), list(request.env.values())
     secret_names, secret_ids = list(secrets), list(secrets.values())
+    file_names, file_ids = list(files), list(files.values())
 
     def render(resolved: list[str]) -> str:
         env = dict(zip(names, resolved[: len(names)], strict=True))
-        refs = dict(zip(secret_names, resolved[len(names) :], strict=True))
+        rest = resolved[len(names) :]
+        refs = dict(zip(secret_names, rest[: len(secret_names)], strict=True))
+        stored = dict(zip(file_names, rest[len(secret_names) :], strict=True))
         boot = vm_boot.Boot(
             name=request.name,
             image=request.image,
@@ -82,10 +88,11 @@ def _user_data(request: ServiceRequest, secrets: dict[str, pulumi.Output[str]]) 
             args=request.args,
             gpu=request.gpu > 0,
             health_command=health.command if health is not None and health.kind == "command" else None,
+            files=stored,
         )
         return vm_boot.cloud_init(boot)
 
-    return pulumi.Output.all(*values, *secret_ids).apply(lambda resolved: render([str(v) for v in resolved]))
+    return pulumi.Output.all(*values, *secret_ids, *file_ids).apply(lambda resolved: render([str(v) for v in resolved]))
 
 
 def build(
@@ -93,6 +100,7 @@ def build(
     pool_settings: GcpPoolSettings,
     account: gcp.serviceaccount.Account,
     secrets: dict[str, pulumi.Output[str]],
+    files: dict[str, pulumi.Output[str]],
     network: Network,
     parent: pulumi.Resource,
 ) -> Machine:
@@ -120,7 +128,7 @@ def build(
             "enable-oslogin": "TRUE",
             "block-project-ssh-keys": "TRUE",
             "google-logging-enabled": "true",
-            "user-data": _user_data(request, secrets),
+            "user-data": _user_data(request, secrets, files),
         },
         guest_accelerators=[{"type": fit.GPU_ACCELERATOR, "count": gpu}] if gpu else None,
         scheduling={"on_host_maintenance": "TERMINATE" if gpu else "MIGRATE", "automatic_restart": True},
@@ -130,21 +138,40 @@ def build(
         labels=network.labels(workload=request.name),
         opts=network.opts(parent, depends_on=[*request.depends_on, *disks]),
     )
-    ports = sorted({p.container_port for p in request.ports if p.protocol == "tcp"})
-    if ports:
-        allow(f"{request.name}-from-subnet", [network.settings.subnet_cidr], ports, account, network, parent)
+    if request.ports:
+        allow(f"{request.name}-from-subnet", [network.settings.subnet_cidr], by_protocol(request.ports), account,
+              network, parent)  # fmt: skip
     return Machine(request, instance, account, zone)
+
+
+def by_protocol(ports: Sequence[PortRequest]) -> dict[str, list[int]]:
+    """Port numbers per protocol (tcp, udp)."""
+    found: dict[str, set[int]] = {}
+    for port in ports:
+        found.setdefault(port.protocol, set()).add(port.container_port)
+    return {protocol: sorted(numbers) for protocol, numbers in sorted(found.items())}
+
+
+def port_ranges(ports: Sequence[int]) -> list[str]:
+    """``[3478, 49160, 49161, ...]`` -> ``["3478", "49160-49200"]``: a firewall rule takes ranges."""
+    ranges: list[list[int]] = []
+    for port in sorted(set(ports)):
+        if ranges and port == ranges[-1][1] + 1:
+            ranges[-1][1] = port
+        else:
+            ranges.append([port, port])
+    return [str(low) if low == high else f"{low}-{high}" for low, high in ranges]
 
 
 def allow(
     name: str,
     sources: list[str],
-    ports: list[int],
+    ports: dict[str, list[int]],
     account: gcp.serviceaccount.Account,
     network: Network,
     parent: pulumi.Resource,
 ) -> gcp.compute.Firewall:
-    """Ingress to the VMs running as ``account`` on ``ports`` from ``sources`` only, logged."""
+    """Ingress to the VMs running as ``account`` on ``ports`` (per protocol) from ``sources`` only, logged."""
     return gcp.compute.Firewall(
         name,
         name=f"{network.prefix}-{name}"[:63],
@@ -152,7 +179,7 @@ def allow(
         direction="INGRESS",
         source_ranges=sources,
         target_service_accounts=[account.email],
-        allows=[{"protocol": "tcp", "ports": [str(p) for p in ports]}],
+        allows=[{"protocol": protocol, "ports": port_ranges(numbers)} for protocol, numbers in ports.items()],
         log_config={"metadata": "INCLUDE_ALL_METADATA"},
         opts=network.opts(parent),
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from components.protocol import SECRETS_DIR
 
@@ -40,6 +40,7 @@ class Boot:
     args: Sequence[str] | None = None
     gpu: bool = False
     health_command: Sequence[str] | None = None
+    files: Mapping[str, str] = field(default_factory=dict)  # secret file name -> secret id (coturn's config)
 
 
 def _json_field(name: str) -> str:
@@ -48,9 +49,9 @@ def _json_field(name: str) -> str:
     return f'sed -nE \'s/.*"{name}": *"([^"]+)".*/\\1/p\''
 
 
-def _fetch_secret(env: str, secret: str) -> str:
-    """The latest version of ``secret`` (base64 in the API's answer) into the workload's secret file."""
-    file = f"{SECRETS_HOST_DIR}/{env.lower()}"
+def _fetch_secret(name: str, secret: str) -> str:
+    """The latest version of ``secret`` (base64 in the API's answer) into the secret file ``name``."""
+    file = f"{SECRETS_HOST_DIR}/{name}"
     url = SECRET_URL.format(secret=secret)
     fetch = f'curl -sf -H "Authorization: Bearer $TOKEN" {shlex.quote(url)}'
     return f"{fetch} | {_json_field('data')} | base64 -d > {shlex.quote(file)}"
@@ -72,7 +73,7 @@ def docker_run(boot: Boot) -> list[str]:
         run += ["--read-only", "--tmpfs", "/tmp"]
     for key, value in boot.env.items():
         run += ["--env", f"{key}={value}"]
-    if boot.secrets:
+    if boot.secrets or boot.files:
         run += ["--volume", f"{SECRETS_HOST_DIR}:{SECRETS_DIR}:ro"]
         run += [arg for env in boot.secrets for arg in ("--env", f"{env}_FILE={SECRETS_DIR}/{env.lower()}")]
     for volume, path in boot.volumes:
@@ -115,12 +116,13 @@ def start_script(boot: Boot) -> str:
             "mount --bind /var/lib/nvidia /var/lib/nvidia",
             "mount -o remount,exec /var/lib/nvidia",
         ]
-    if boot.secrets:
+    if boot.secrets or boot.files:
         lines += [
             f"mkdir -p {SECRETS_HOST_DIR} && chmod 0700 {SECRETS_HOST_DIR}",
             f"TOKEN=$(curl -sf -H 'Metadata-Flavor: Google' {TOKEN_URL} | {_json_field('access_token')})",
         ]
-        lines += [_fetch_secret(env, secret) for env, secret in boot.secrets.items()]
+        lines += [_fetch_secret(env.lower(), secret) for env, secret in boot.secrets.items()]
+        lines += [_fetch_secret(name, secret) for name, secret in boot.files.items()]
         uid = boot.user.split(":")[0]
         lines.append(f"chown -R {uid} {SECRETS_HOST_DIR} && chmod 0400 {SECRETS_HOST_DIR}/*")
     return "\n".join(lines) + "\n"
