@@ -39,6 +39,9 @@ from stacks.loader import StackSpec
 from stacks.spec import GrpcToolSpec, HealthCheck, PortSpec, Resources, ServiceSpec, Volume
 from targets import load_target, plugin
 
+# The port a peer is reached on over TLS; every other port is spoken in the clear inside the platform.
+HTTPS_PORT = 443
+
 
 def env_prefix(name: str) -> str:
     """``main-db`` -> ``MAIN_DB``: how a dependency's name appears in environment keys."""
@@ -254,6 +257,8 @@ class Builder:
                 endpoint = self.built.endpoints[used]
                 port_name, port = next(iter(endpoint.ports.items()))
                 scheme = "ws" if used in self.spec.blueprint.websocket_gateways else "http"
+                if port == HTTPS_PORT:  # a target that serves peers over TLS only (Cloud Run's run.app URLs)
+                    scheme += "s"
                 env[f"{prefix}_URL"] = endpoint.host.apply(lambda h, s=scheme, p=port: f"{s}://{h}:{p}")
                 env[f"{prefix}_ADDR"] = endpoint.address(port_name)
                 depends += endpoint.resources

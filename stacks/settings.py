@@ -57,8 +57,8 @@ class StackSettings(BaseModel):
     )
     target: str = Field(
         description=(
-            "docker, kubernetes, aws, gcp or azure (gcp and azure are not built yet). Required. The preview's"
-            " --target replaces it."
+            "docker, kubernetes, aws, gcp or azure (azure is not built yet). Required. The preview's --target "
+            "replaces it."
         )
     )
     pools: dict[str, dict[str, Any]] = Field(
@@ -112,7 +112,8 @@ class StackSettings(BaseModel):
         description="Target-wide AWS settings (the gpu-platform:aws table). Default: none (each setting's default).",
     )
     gcp: dict[str, Any] = Field(
-        default_factory=dict, description="Target-wide GCP settings (the target is not built yet). Default: none."
+        default_factory=dict,
+        description="Target-wide GCP settings (the gpu-platform:gcp table). Default: none (each setting's default).",
     )
     azure: dict[str, Any] = Field(
         default_factory=dict, description="Target-wide Azure settings (the target is not built yet). Default: none."

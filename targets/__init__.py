@@ -34,7 +34,7 @@ TARGETS: dict[str, TargetInfo] = {
     "docker": TargetInfo("docker", "Docker engines, local or over ssh://", built=True),
     "kubernetes": TargetInfo("kubernetes", "any Kubernetes cluster (Gateway API)", built=True),
     "aws": TargetInfo("aws", "ECS/Fargate + G5 capacity + ALB + RDS", built=True),
-    "gcp": TargetInfo("gcp", "Google Cloud", built=False),
+    "gcp": TargetInfo("gcp", "Cloud Run + Compute Engine (L4) + global ALB + Cloud SQL", built=True),
     "azure": TargetInfo("azure", "Microsoft Azure", built=False),
 }
 

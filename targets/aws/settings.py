@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import difflib
 import functools
-import ipaddress
 import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from targets.networks import private_ipv4_network
 
 ARN = r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$"
 INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$"
@@ -106,7 +107,6 @@ def app_autoscaling_cron(unix: str) -> str:
 # smallest VPC; AWS allows VPCs from /16.
 SUBNET_SPLIT_BITS = 4
 VPC_PREFIXES = (16, 27 - SUBNET_SPLIT_BITS)
-PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 class ScaleSchedule(BaseModel):
@@ -288,21 +288,12 @@ class AwsSettings(BaseModel):
     @classmethod
     def _cidr(cls, value: str) -> str:
         """Checked here, before any resource: the foundation's subnets are cut from it and must hold an ALB."""
-        try:
-            network = ipaddress.IPv4Network(value)
-        except ValueError:
-            network = None
-        if (
-            network is None
-            or not (VPC_PREFIXES[0] <= network.prefixlen <= VPC_PREFIXES[1])
-            or not any(network.subnet_of(block) for block in PRIVATE_RANGES)
-        ):
-            raise ValueError(
-                f"a private (RFC 1918) IPv4 network address from /{VPC_PREFIXES[0]} to /{VPC_PREFIXES[1]} "
-                f"with no host bits set, e.g. 10.40.0.0/16 (each subnet is 1/{2**SUBNET_SPLIT_BITS} of the VPC, "
-                "and an ALB needs subnets of /27 or larger)"
-            )
-        return value
+        return private_ipv4_network(
+            value,
+            VPC_PREFIXES,
+            "10.40.0.0/16",
+            f"each subnet is 1/{2**SUBNET_SPLIT_BITS} of the VPC, and an ALB needs subnets of /27 or larger",
+        )
 
 
 def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:
