@@ -3,7 +3,8 @@
 Every call goes through the pack's CrossGuard policy objects (``tests/policy_harness.py``).
 Inputs are written the way the engine sends pulumi-gcp 10.2.0 inputs: the camelCase of
 the Python SDK's argument names (checked against the installed SDK below), numbers as
-floats, lists and maps in the policy server's proxies. Expected values come from the
+floats, lists and maps in the policy server's proxies. The type tokens come from the rule module
+and are checked against the installed SDK below. Expected values come from the
 profiles (stacks/profiles.py: staging keeps 7 days of backups, prod 30 with PITR), the
 Google API defaults quoted in the SDK docstrings, and the CIS/Checkov controls the rules cite.
 """
@@ -23,31 +24,32 @@ import tests.policy_harness as harness
 from policy.rules import BY_NAME, POLICIES, stack, to_policy
 from policy.rules import gcp as gcp_rules
 from policy.rules.base import Subject
+from policy.rules.gcp import (
+    BACKEND_SERVICE,
+    BUCKET,
+    BUCKET_IAM_BINDING,
+    BUCKET_IAM_MEMBER,
+    CRYPTO_KEY,
+    DISK,
+    HTTPS_PROXY,
+    INSTANCE,
+    INSTANCE_TEMPLATE,
+    NODE_POOL,
+    REGION_INSTANCE_TEMPLATE,
+    RUN_IAM_BINDING,
+    RUN_IAM_MEMBER,
+    RUN_SERVICE,
+    SECRET,
+    SECRET_IAM_MEMBER,
+    SECURITY_POLICY,
+    SQL_DATABASE,
+    SQL_INSTANCE,
+    SSL_POLICY,
+    SUBNETWORK,
+)
 from policy.rules.registry import TARGET_MODULES
 from policy.rules.targets import STATEFUL_TYPES, TARGETS
 from tests.policy_harness import Res, mutate, stack_violations, violations
-
-SQL_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
-SQL_DATABASE = "gcp:sql/database:Database"
-BUCKET = "gcp:storage/bucket:Bucket"
-BUCKET_IAM_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
-BUCKET_IAM_BINDING = "gcp:storage/bucketIAMBinding:BucketIAMBinding"
-SECRET = "gcp:secretmanager/secret:Secret"
-SECRET_IAM_MEMBER = "gcp:secretmanager/secretIamMember:SecretIamMember"
-RUN_SERVICE = "gcp:cloudrunv2/service:Service"
-RUN_IAM_MEMBER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
-RUN_IAM_BINDING = "gcp:cloudrunv2/serviceIamBinding:ServiceIamBinding"
-BACKEND_SERVICE = "gcp:compute/backendService:BackendService"
-SSL_POLICY = "gcp:compute/sSLPolicy:SSLPolicy"
-HTTPS_PROXY = "gcp:compute/targetHttpsProxy:TargetHttpsProxy"
-SECURITY_POLICY = "gcp:compute/securityPolicy:SecurityPolicy"
-INSTANCE = "gcp:compute/instance:Instance"
-INSTANCE_TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
-REGION_INSTANCE_TEMPLATE = "gcp:compute/regionInstanceTemplate:RegionInstanceTemplate"
-NODE_POOL = "gcp:container/nodePool:NodePool"
-DISK = "gcp:compute/disk:Disk"
-SUBNETWORK = "gcp:compute/subnetwork:Subnetwork"
-CRYPTO_KEY = "gcp:kms/cryptoKey:CryptoKey"
 
 KMS_KEY = "projects/acme-prod/locations/us-central1/keyRings/gpu-platform/cryptoKeys/data"
 APP_SA = "gpu-platform-api@acme-prod.iam.gserviceaccount.com"
@@ -241,7 +243,15 @@ def _sdk_files(token: str) -> Iterator[Path]:
     yield from (Path(pulumi_gcp.__file__).parent / module).glob("*.py")
 
 
-@pytest.mark.parametrize("token", sorted({t for rule in gcp_rules.RULES for t in rule.types}))
+# Every token the module names (rule types, the CMEK key, the SQL database), not only the rules' own types.
+TOKENS = sorted({v for v in vars(gcp_rules).values() if isinstance(v, str) and v.startswith("gcp:")})
+
+
+def test_the_module_names_every_rule_type() -> None:
+    assert {t for rule in gcp_rules.RULES for t in rule.types} <= set(TOKENS)
+
+
+@pytest.mark.parametrize("token", TOKENS)
 def test_every_type_token_is_a_pulumi_gcp_resource(token: str) -> None:
     assert any(f"'{token}'" in path.read_text() for path in _sdk_files(token)), token
 
