@@ -633,7 +633,6 @@ def test_armor_rate_limit_key_configs_and_dev() -> None:
         (REGION_INSTANCE_TEMPLATE, TEMPLATE_OK),
         (NODE_POOL, NODE_POOL_OK),
         (RUN_SERVICE, RUN_OK),
-        (INSTANCE, mutate(INSTANCE_OK, "serviceAccount", ...)),  # no identity at all
     ],
 )
 def test_dedicated_service_account_passes(resource_type: str, props: Mapping[str, Any]) -> None:
@@ -646,6 +645,7 @@ def test_dedicated_service_account_passes(resource_type: str, props: Mapping[str
         (INSTANCE, mutate(INSTANCE_OK, "serviceAccount.email", DEFAULT_SA), "full access"),
         (INSTANCE_TEMPLATE, mutate(TEMPLATE_OK, "serviceAccount.email", ...), "Compute Engine default"),
         (INSTANCE, mutate(INSTANCE_OK, "serviceAccount.email", "acme-prod@appspot.gserviceaccount.com"), "appspot"),
+        (INSTANCE, mutate(INSTANCE_OK, "serviceAccount", ...), "serviceAccount.email unset"),
         (NODE_POOL, mutate(NODE_POOL_OK, "nodeConfig.serviceAccount", "default"), "Compute Engine default"),
         (NODE_POOL, mutate(NODE_POOL_OK, "nodeConfig.serviceAccount", ...), "full access"),
         (RUN_SERVICE, mutate(RUN_OK, "template.serviceAccount", ...), "template.serviceAccount unset"),

@@ -109,7 +109,7 @@ def _say(value: Any) -> str:
         return "unset"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(_whole(value)) if isinstance(value, float) else str(value)
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _objects(value: Any) -> list[Mapping[str, Any]]:
@@ -479,7 +479,8 @@ def _identity(subject: Subject) -> tuple[str, str | None, list[str]]:
 
     ``None`` means the resource falls back to the Compute Engine default account: a
     Cloud Run revision or a node pool without one, a VM ``serviceAccount`` block without
-    ``email``. A VM with no block at all runs with no identity (``""``).
+    ``email``. A VM without the block counts as unnamed too, as KICS and Datadog's IaC rule
+    "Using default service account" read it (gcloud attaches the default account when none is named).
     """
     props = subject.props
     if subject.type == RUN_SERVICE:
@@ -487,9 +488,7 @@ def _identity(subject: Subject) -> tuple[str, str | None, list[str]]:
     if subject.type == NODE_POOL:
         scopes = [str(s) for s in as_list(get(props, "nodeConfig.oauthScopes"))]
         return "nodeConfig.serviceAccount", get(props, "nodeConfig.serviceAccount"), scopes
-    account = props.get("serviceAccount")
-    if not isinstance(account, Mapping):
-        return "serviceAccount.email", "", []
+    account = _object(props, "serviceAccount")
     return "serviceAccount.email", account.get("email"), [str(s) for s in as_list(account.get("scopes"))]
 
 
