@@ -30,6 +30,10 @@ PLUGIN = TargetPlugin(
         "gcp:sql/databaseInstance:DatabaseInstance": StatefulType(
             ("name", "project", "region", "encryptionKeyName", "masterInstanceName", "replicaConfiguration")
         ),
+        # google_sql_database: deleting it drops the database
+        "gcp:sql/database:Database": StatefulType(("name", "instance", "project")),
+        # google_secret_manager_secret: a generated value lives only here; replication is immutable
+        "gcp:secretmanager/secret:Secret": StatefulType(("secretId", "project", "replication")),
         # google_compute_disk
         "gcp:compute/disk:Disk": StatefulType(
             ("name", "project", "zone", "type", "image", "snapshot", "diskEncryptionKey", "sourceDisk")

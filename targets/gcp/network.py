@@ -65,6 +65,12 @@ class Network(pulumi.ComponentResource):
         self._services: gcp.servicenetworking.Connection | None = None
         self.register_outputs({"network": self.network.id})
 
+    def stateful_opts(self, parent: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
+        """Options for a resource whose loss loses data: protected and retained on delete where the profile
+        protects state (prod), so a routine change can never delete it (the protect-stateful policy checks)."""
+        keep = bool(self.context.profile.protect_stateful)
+        return self.opts(parent, protect=keep, retain_on_delete=keep, **extra)
+
     def labels(self, **extra: str) -> dict[str, str]:
         """The labels every labelable resource carries (keys: lowercase, digits, ``-`` and ``_`` only)."""
         return {

@@ -35,7 +35,7 @@ def store(name: str, value: pulumi.Input[str], network: Network, parent: pulumi.
         secret_id=f"{network.prefix}-{name}",
         replication=replication,
         labels=network.labels(),
-        opts=network.opts(parent),
+        opts=network.stateful_opts(parent),
     )
     gcp.secretmanager.SecretVersion(
         f"{name}-version", secret=secret.id, secret_data=pulumi.Output.secret(value), opts=network.opts(parent)

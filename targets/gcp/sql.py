@@ -56,6 +56,8 @@ def _settings(request: PostgresRequest, network: Network, replica: bool) -> gcp.
             "ssl_mode": "ENCRYPTED_ONLY",
         },
         "deletion_protection_enabled": request.protect,
+        # Keep the automated backups when the instance is deleted (prod): the last copy of the data.
+        "retain_backups_on_delete": request.protect,
         "user_labels": network.labels(database=request.name),
         "database_flags": [{"name": "log_connections", "value": "on"}, {"name": "log_disconnections", "value": "on"}],
         "maintenance_window": {"day": 7, "hour": 3, "update_track": "stable"},
@@ -94,7 +96,12 @@ def build(request: PostgresRequest, network: Network, parent: pulumi.Resource) -
         _instance(f"{request.name}-replica-{i + 1}", request, network, parent, master=primary)
         for i in range(request.read_replicas)
     ]
-    gcp.sql.Database(f"{request.name}-db", name=request.database, instance=primary.name, opts=network.opts(parent))
+    gcp.sql.Database(
+        f"{request.name}-db",
+        name=request.database,
+        instance=primary.name,
+        opts=network.opts(parent, protect=request.protect, retain_on_delete=request.protect),
+    )
     password = random_secret(f"{request.name}-password", 32, parent)
     gcp.sql.User(
         f"{request.name}-user",
