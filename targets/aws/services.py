@@ -53,11 +53,19 @@ ASSUME_TASKS = json.dumps(
 )
 
 
+@dataclass(frozen=True)
+class PoolHandle:
+    """A pool as the AWS target built it: its settings, and its EC2 capacity provider (None: Fargate)."""
+
+    settings: AwsPoolSettings
+    capacity_provider: aws.ecs.CapacityProvider | None
+
+
 @dataclass
 class Prepared:
     """A service ready to start: its task definition and what the ECS service needs."""
 
-    request: ServiceRequest
+    request: ServiceRequest[PoolHandle]
     task_definition: aws.ecs.TaskDefinition
     security_group: str
     capacity_provider: pulumi.Input[str] | None
@@ -67,13 +75,12 @@ class Prepared:
     service: aws.ecs.Service | None = None
 
 
-def _pool_schedule(request: ServiceRequest) -> ScaleSchedule | None:
+def _pool_schedule(request: ServiceRequest[PoolHandle]) -> ScaleSchedule | None:
     """The off-hours schedule of the service's pool (EC2 pools only: Fargate pools have no group to stop)."""
-    settings = getattr(request.pool.handle, "settings", None)
-    return settings.schedule if isinstance(settings, AwsPoolSettings) else None
+    return request.pool.handle.settings.schedule
 
 
-def _fargate_size(request: ServiceRequest) -> tuple[int, int]:
+def _fargate_size(request: ServiceRequest[PoolHandle]) -> tuple[int, int]:
     """On Fargate the task size is what is reserved and billed: the requests, rounded up to a valid pair
     (targets/aws/checks.py has rejected requests no Fargate task can hold). On EC2 the container reserves its
     requests and is capped at its limits (set per container)."""
@@ -98,7 +105,7 @@ class Services:
 
     def prepare(
         self,
-        request: ServiceRequest,
+        request: ServiceRequest[PoolHandle],
         parent: pulumi.Resource,
         capacity_provider: pulumi.Input[str] | None,
     ) -> Prepared:
@@ -148,7 +155,7 @@ class Services:
         self.prepared[name] = prepared
         return prepared
 
-    def _firewall(self, request: ServiceRequest, parent: pulumi.Resource) -> None:
+    def _firewall(self, request: ServiceRequest[PoolHandle], parent: pulumi.Resource) -> None:
         """The service's security group: HTTPS out, and in from each peer that already has a group."""
         name = request.name
         self.firewall.group(name, parent)
@@ -160,7 +167,7 @@ class Services:
 
     def _execution_role(
         self,
-        request: ServiceRequest,
+        request: ServiceRequest[PoolHandle],
         logs: aws.cloudwatch.LogGroup,
         secret_arns: list[pulumi.Output[str]],
         opts: pulumi.ResourceOptions,
@@ -179,7 +186,7 @@ class Services:
 
     def _definitions(
         self,
-        request: ServiceRequest,
+        request: ServiceRequest[PoolHandle],
         logs: aws.cloudwatch.LogGroup,
         secret_refs: dict[str, pulumi.Output[str]],
         file_refs: dict[str, pulumi.Output[str]],
@@ -224,7 +231,9 @@ class Services:
         )
         return secret.arn
 
-    def _secrets(self, name: str, request: ServiceRequest, parent: pulumi.Resource) -> dict[str, pulumi.Output[str]]:
+    def _secrets(
+        self, name: str, request: ServiceRequest[PoolHandle], parent: pulumi.Resource
+    ) -> dict[str, pulumi.Output[str]]:
         refs: dict[str, pulumi.Output[str]] = {}
         for env_name, value in request.secrets.items():
             if isinstance(value, SecretRef):
@@ -235,7 +244,7 @@ class Services:
 
     # -- volumes -----------------------------------------------------------
     def _volumes(
-        self, request: ServiceRequest, task_role: aws.iam.Role, parent: pulumi.Resource
+        self, request: ServiceRequest[PoolHandle], task_role: aws.iam.Role, parent: pulumi.Resource
     ) -> tuple[list[Any], list[tuple[str, str]]]:
         """Scratch and secrets volumes (task storage) and EFS for state (protected in prod)."""
         f = self.foundation
@@ -297,7 +306,7 @@ class Services:
             mounts.append((volume.name, volume.path))
         return volumes, mounts
 
-    def _writable(self, request: ServiceRequest) -> bool:
+    def _writable(self, request: ServiceRequest[PoolHandle]) -> bool:
         return request.name in self.settings.writable_root or not request.read_only_root
 
     # -- start -------------------------------------------------------------
@@ -359,7 +368,9 @@ class Services:
             ]
         return [{"capacity_provider": "FARGATE", "weight": 1}]
 
-    def _service_connect(self, request: ServiceRequest) -> aws.ecs.ServiceServiceConnectConfigurationArgsDict:
+    def _service_connect(
+        self, request: ServiceRequest[PoolHandle]
+    ) -> aws.ecs.ServiceServiceConnectConfigurationArgsDict:
         """Service Connect in the stack's namespace; the first TCP port, if any, served as ``<name>:<port>``."""
         name = request.name
         connect: aws.ecs.ServiceServiceConnectConfigurationArgsDict = {
@@ -380,7 +391,7 @@ class Services:
 
     def _autoscaling(
         self,
-        request: ServiceRequest,
+        request: ServiceRequest[PoolHandle],
         service: aws.ecs.Service,
         replicas: int,
         schedule: ScaleSchedule | None,
