@@ -11,9 +11,12 @@ import functools
 import ipaddress
 import re
 import zoneinfo
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from stacks.profiles import Profile
 
 ARN = r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$"
 INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$"
@@ -305,10 +308,9 @@ class AwsSettings(BaseModel):
         return value
 
 
-def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:
+def requirements(profile: Profile, has_tls_settings: bool, settings: AwsSettings) -> list[str]:
     """TLS on AWS needs an ACM certificate; prod alarms need an SNS topic."""
     del has_tls_settings
-    assert isinstance(settings, AwsSettings)
     needs = []
     if profile.tls != "off" and not settings.certificate_arn:
         needs.append(

@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
 from stacks.errors import Caveat, Problem, fail
 from stacks.placement import Placement, limits_or_default
 from stacks.profiles import Profile
@@ -23,6 +21,7 @@ from stacks.workloads import workloads
 if TYPE_CHECKING:
     from targets.docker.gpus import NoFit
     from targets.docker.gpus import Plan as GpuPlan
+    from targets.docker.settings import DockerPoolSettings, DockerSettings
 
 
 def check(
@@ -30,18 +29,14 @@ def check(
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, DockerPoolSettings],
+    target_settings: DockerSettings,
 ) -> list[Problem]:
     """On Docker, published ports share their engine: the edge, TURN and services must not collide."""
     from targets.docker.nginx import HEALTHZ_PATH
-    from targets.docker.settings import DockerPoolSettings, DockerSettings
-
-    assert isinstance(target_settings, DockerSettings)
 
     def host_of(pool: str) -> str:
         settings = pool_settings[pool]
-        assert isinstance(settings, DockerPoolSettings)
         return settings.host
 
     reserved: dict[HostPort, str] = {}
@@ -96,7 +91,6 @@ def check(
     if len(engines) > 1:
         for pool in blueprint.pools:
             settings = pool_settings[pool]
-            assert isinstance(settings, DockerPoolSettings)
             if settings.advertised_address == "127.0.0.1":
                 problems.append(
                     Problem(
@@ -110,16 +104,14 @@ def check(
 
 
 def gpu_plan(
-    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, BaseModel]
+    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, DockerPoolSettings]
 ) -> tuple[GpuPlan, list[NoFit]]:
     """The GPU cards each Docker container gets (``targets/docker/gpus.py``), and the pools they do not fit."""
     from targets.docker.gpus import GpuAsk, GpuPool, assign
-    from targets.docker.settings import DockerPoolSettings
 
     pools = []
     for name, pool in blueprint.pools.items():
         settings = pool_settings[name]
-        assert isinstance(settings, DockerPoolSettings)
         pools.append(GpuPool(name, settings.host, pool.gpus))
     asks = [
         GpuAsk(placement.pool_of[w.key], w.name, w.key, w.requests.gpu, w.replicas)
@@ -130,7 +122,7 @@ def gpu_plan(
 
 
 def gpu_devices(
-    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, BaseModel]
+    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, DockerPoolSettings]
 ) -> dict[str, list[tuple[str, ...]]]:
     """The cards each container gets (the check already refused a plan that does not fit)."""
     plan, _ = gpu_plan(blueprint, placement, pool_settings)
@@ -138,12 +130,10 @@ def gpu_devices(
 
 
 def _engine_capacity(
-    blueprint: Blueprint, placement: Placement, host_of: Callable[[str], str], settings: BaseModel
+    blueprint: Blueprint, placement: Placement, host_of: Callable[[str], str], settings: DockerSettings
 ) -> list[Problem]:
     """Pools on one engine share one machine: their requests together must fit its declared capacity."""
-    from targets.docker.settings import DockerSettings
 
-    assert isinstance(settings, DockerSettings)
     problems = []
     for host, capacity in settings.engines.items():
         pools = [name for name in blueprint.pools if host_of(name) == host]
@@ -171,15 +161,14 @@ def _engine_capacity(
     return problems
 
 
-def _unchecked_engines(blueprint: Blueprint, pool_settings: dict[str, BaseModel], settings: BaseModel) -> list[Caveat]:
+def _unchecked_engines(
+    blueprint: Blueprint, pool_settings: dict[str, DockerPoolSettings], settings: DockerSettings
+) -> list[Caveat]:
     """Pools sharing an engine whose capacity is not declared: each pool is checked alone, the machine never."""
-    from targets.docker.settings import DockerPoolSettings, DockerSettings
 
-    assert isinstance(settings, DockerSettings)
     shared: dict[str, list[str]] = {}
     for name in blueprint.pools:
         pool = pool_settings[name]
-        assert isinstance(pool, DockerPoolSettings)
         shared.setdefault(pool.host, []).append(name)
     return [
         Caveat(
@@ -197,15 +186,13 @@ def caveats(
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, DockerPoolSettings],
+    target_settings: DockerSettings,
     profile: Profile,
 ) -> list[Caveat]:
     """What Docker deploys short of the ask: one Postgres container per database; no GPU with ``gpus: none``."""
-    from targets.docker.settings import DockerSettings
 
     del path
-    assert isinstance(target_settings, DockerSettings)
     found = _unchecked_engines(blueprint, pool_settings, target_settings)
     found += [
         Caveat(key, f"runs as one Postgres container on Docker: {' and '.join(asked)} not deployed")
