@@ -15,9 +15,9 @@ from typing import Any
 import pulumi
 
 from preview.report import Report
-from preview.runner import read_stack_config, run_program, stack_names
+from preview.runner import PreviewResult, read_stack_config, run_program, stack_names
 from stacks.errors import ConfigError
-from stacks.loader import load_stack
+from stacks.loader import StackSpec, load_stack
 from stacks.settings import PROJECT
 
 
@@ -56,25 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             print(f"--compare {error}", file=sys.stderr)
             return 1
-    try:
-        config, secret_keys = read_stack_config(args.stack)
-        if args.blueprint:
-            config[f"{PROJECT}:blueprint"] = args.blueprint
-        if args.target:
-            config[f"{PROJECT}:target"] = args.target
-        spec = load_stack(args.stack, config)  # fail fast, and learn what the report names
-        result = run_program(args.stack, config, secret_keys)
-    except ConfigError as error:
-        print(error.message, file=sys.stderr)
+    loaded = _run(args)
+    if loaded is None:
         return 1
-    except pulumi.RunError as error:
-        print(str(error), file=sys.stderr)
-        return 1
-    except Exception as error:  # noqa: BLE001 - a program error is reported, not dumped
-        if args.debug:
-            traceback.print_exc()
-        print(f"program error: {type(error).__name__}: {error} (run with --debug for the traceback)", file=sys.stderr)
-        return 1
+    spec, result = loaded
 
     from preview.policies import evaluate
 
@@ -95,6 +80,27 @@ def main(argv: list[str] | None = None) -> int:
         return _extras(args, report, base)
     print(report.dumps() if args.json else report.tree(), end="" if not args.json else "\n")
     return 2 if report.mandatory else 0
+
+
+def _run(args: argparse.Namespace) -> tuple[StackSpec, PreviewResult] | None:
+    """The stack's spec and the program's run under the mocks; None once a bad config or program error is told."""
+    try:
+        config, secret_keys = read_stack_config(args.stack)
+        if args.blueprint:
+            config[f"{PROJECT}:blueprint"] = args.blueprint
+        if args.target:
+            config[f"{PROJECT}:target"] = args.target
+        spec = load_stack(args.stack, config)  # fail fast, and learn what the report names
+        return spec, run_program(args.stack, config, secret_keys)
+    except ConfigError as error:
+        print(error.message, file=sys.stderr)
+    except pulumi.RunError as error:
+        print(str(error), file=sys.stderr)
+    except Exception as error:  # noqa: BLE001 - a program error is reported, not dumped
+        if args.debug:
+            traceback.print_exc()
+        print(f"program error: {type(error).__name__}: {error} (run with --debug for the traceback)", file=sys.stderr)
+    return None
 
 
 def _extras(args: argparse.Namespace, report: Report, base: dict[str, Any] | None) -> int:
