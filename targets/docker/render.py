@@ -10,6 +10,9 @@ which are not written (their values never leave the Pulumi state).
 The program delivers files through never-started carrier containers and read-only
 volumes (``containers.py``); compose has ``secrets:`` and ``configs:`` for that, so
 carriers and their volumes become those entries of the workload they serve.
+
+Services, networks, volumes and files are written by name: the order the program registered
+them in changes from run to run under the mock runtime, and the files should not.
 """
 
 from __future__ import annotations
@@ -51,6 +54,11 @@ def _label(resource: RecordedLike, key: str) -> str | None:
     return next((str(lbl["value"]) for lbl in resource.inputs.get("labels") or [] if lbl.get("label") == key), None)
 
 
+def _by_name(resources: Sequence[RecordedLike]) -> list[RecordedLike]:
+    """Resources by type and Docker name (the name the engine knows), whatever order they were registered in."""
+    return sorted(resources, key=lambda r: (r.type, str(r.inputs.get("name", r.name)), r.name))
+
+
 def carriers(resources: Sequence[RecordedLike]) -> dict[str, RecordedLike]:
     """The carrier container of each container that receives files, by the served container's name."""
     found: dict[str, RecordedLike] = {}
@@ -63,6 +71,7 @@ def carriers(resources: Sequence[RecordedLike]) -> dict[str, RecordedLike]:
 
 def compose_documents(resources: Sequence[RecordedLike]) -> dict[str, dict[str, Any]]:
     """One compose document per Docker engine, keyed by a file-name-safe engine slug."""
+    resources = _by_name(resources)
     by_urn = {r.urn: r for r in resources}
     hosts = {r.urn: str(r.inputs.get("host", "unix:///var/run/docker.sock")) for r in resources if r.type == PROVIDER}
     files_of = carriers(resources)
@@ -232,7 +241,7 @@ def _delivered(carrier: RecordedLike | None, container: str, doc: dict[str, Any]
 def config_files(resources: Sequence[RecordedLike]) -> dict[str, str]:
     """Non-secret uploaded files (e.g. the generated nginx.conf), keyed as in the compose ``configs``."""
     files: dict[str, str] = {}
-    for served, carrier in carriers(resources).items():
+    for served, carrier in carriers(_by_name(resources)).items():
         for upload in carrier.inputs.get("uploads") or []:
             content = upload.get("content")
             if isinstance(content, str) and content != SECRET:
