@@ -5,20 +5,37 @@ Components are written once against these request/endpoint types; each target
 plain frozen dataclasses so a target can be tested with hand-made requests and
 so the stack layer, not the target, decides every value (targets never read
 stack config).
+
+What only a target understands is generic, so each target's code sees its own
+types without downcasts: a pool request carries the target's pool settings
+(``PoolSettingsT``), a built pool the target's handle (``HandleT``, and with it
+every request placed on that pool), and the context the target's settings
+(``SettingsT``). The stack layer, which picks the target at run time, holds
+them unparameterized.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 import pulumi
+
+if TYPE_CHECKING:
+    from stacks.profiles import Profile  # components never import stacks at run time
 
 # Where Docker and Kubernetes targets deliver secret files inside a container.
 SECRETS_DIR = "/run/secrets"
 
 RouteKind = Literal["http", "websocket", "grpc"]
+
+# A target's validated settings model (e.g. DockerSettings).
+SettingsT = TypeVar("SettingsT")
+# A target's validated pool settings model (e.g. DockerPoolSettings).
+PoolSettingsT = TypeVar("PoolSettingsT")
+# What a target keeps for a pool it built (a provider, a node selector), handed back with every request on it.
+HandleT = TypeVar("HandleT")
 
 
 @dataclass(frozen=True)
@@ -98,7 +115,7 @@ class AutoscaleRequest:
 
 
 @dataclass(frozen=True)
-class PoolRequest:
+class PoolRequest(Generic[PoolSettingsT]):
     """Capacity for workloads: a GpuNode (GPU count may be zero)."""
 
     name: str
@@ -108,22 +125,22 @@ class PoolRequest:
     gpu_model: str | None
     architecture: str
     allocation_cap: float
-    settings: Any  # the target's validated pool settings model (e.g. DockerPoolSettings)
+    settings: PoolSettingsT  # the target's validated pool settings model (e.g. DockerPoolSettings)
     gpu_memory_mib: int | None = None
 
 
 @dataclass(frozen=True)
-class Pool:
+class Pool(Generic[HandleT]):
     """A pool as a target built it; ``handle`` is the target's own (a provider, a node selector)."""
 
     name: str
     gpus: int
     architecture: str
-    handle: Any
+    handle: HandleT
 
 
 @dataclass(frozen=True)
-class ServiceRequest:
+class ServiceRequest(Generic[HandleT]):
     """A long-running container workload.
 
     ``command`` replaces the image's ENTRYPOINT and ``args`` its CMD, as in
@@ -137,7 +154,7 @@ class ServiceRequest:
 
     name: str
     image: str
-    pool: Pool
+    pool: Pool[HandleT]
     ports: tuple[PortRequest, ...] = ()
     command: tuple[str, ...] | None = None
     args: tuple[str, ...] | None = None
@@ -256,7 +273,7 @@ def postgres_limits(cpu: float, memory_mib: int) -> tuple[float, int]:
 
 
 @dataclass(frozen=True)
-class PostgresRequest:
+class PostgresRequest(Generic[HandleT]):
     """A PostgreSQL database with backups, HA and protection decided by the profile."""
 
     name: str
@@ -266,7 +283,7 @@ class PostgresRequest:
     storage_mib: int
     cpu: float
     memory_mib: int
-    pool: Pool
+    pool: Pool[HandleT]
     backup_schedule: Literal["none", "daily", "6h"]
     backup_retention_days: int
     point_in_time: bool
@@ -300,8 +317,11 @@ class DatabaseEndpoint:
         return Peer(self.name, (self.port,))
 
 
-class Target(Protocol):
+class Target(Protocol[PoolSettingsT, HandleT]):
     """What a target implements. One instance per stack; ``finish`` runs after all components.
+
+    Parameterized by the target's pool settings and pool handle; the stack layer and the
+    components, which work with any target, use it unparameterized.
 
     ``secret`` generates a random secret the target's way (a RandomPassword, a
     Secrets Manager secret) and returns it as a secret Output.
@@ -309,17 +329,17 @@ class Target(Protocol):
 
     name: str
 
-    def pool(self, request: PoolRequest, parent: pulumi.Resource) -> Pool: ...
+    def pool(self, request: PoolRequest[PoolSettingsT], parent: pulumi.Resource) -> Pool[HandleT]: ...
 
-    def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint: ...
+    def service(self, request: ServiceRequest[HandleT], parent: pulumi.Resource) -> ServiceEndpoint: ...
 
     def route(self, request: RouteRequest, parent: pulumi.Resource) -> PublicEndpoint: ...
 
-    def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint: ...
+    def postgres(self, request: PostgresRequest[HandleT], parent: pulumi.Resource) -> DatabaseEndpoint: ...
 
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]: ...
 
-    def workload_ranges(self, pool: Pool) -> pulumi.Output[Sequence[str]]:
+    def workload_ranges(self, pool: Pool[HandleT]) -> pulumi.Output[Sequence[str]]:
         """The CIDRs workloads on ``pool`` take their addresses from.
 
         A relay that refuses private peers (TURN) must still reach these: the streamer lives there.
@@ -330,12 +350,12 @@ class Target(Protocol):
 
 
 @dataclass(frozen=True)
-class TargetContext:
+class TargetContext(Generic[SettingsT]):
     """What the stack layer hands a target when it builds it: decided values, no config reading."""
 
     stack: str
-    profile: Any  # stacks.profiles.Profile (kept as Any so components never import stacks)
-    settings: Any  # the target's validated settings model
+    profile: Profile
+    settings: SettingsT  # the target's validated settings model
     domain: str | None = None
     cors_origins: tuple[str, ...] = ()
     tls_certificate: str | None = None

@@ -18,9 +18,9 @@ import pulumi
 
 from preview.cost.estimate import Estimate, context_for, estimate
 from preview.cost.model import CostContext
-from preview.cost.usage import load_usage
+from preview.cost.usage import Usage, load_usage
 from preview.report import Report
-from preview.runner import read_stack_config, run_program, stack_names
+from preview.runner import PreviewResult, read_stack_config, run_program, stack_names
 from stacks.errors import ConfigError
 from stacks.loader import StackSpec, load_stack
 from stacks.program import run
@@ -80,26 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             print(f"--compare {error}", file=sys.stderr)
             return 1
-    try:
-        config, secret_keys = read_stack_config(args.stack)
-        if args.blueprint:
-            config[f"{PROJECT}:blueprint"] = args.blueprint
-        if args.target:
-            config[f"{PROJECT}:target"] = args.target
-        spec = load_stack(args.stack, config)  # fail fast, and learn what the report names
-        usage_file = load_usage(args.usage)
-        result = run_program(args.stack, config, secret_keys, program=partial(run, spec))
-    except ConfigError as error:
-        print(error.message, file=sys.stderr)
+    loaded = _run(args)
+    if loaded is None:
         return 1
-    except pulumi.RunError as error:
-        print(str(error), file=sys.stderr)
-        return 1
-    except Exception as error:  # noqa: BLE001 - a program error is reported, not dumped
-        if args.debug:
-            traceback.print_exc()
-        print(f"program error: {type(error).__name__}: {error} (run with --debug for the traceback)", file=sys.stderr)
-        return 1
+    spec, result, usage_file = loaded
 
     from preview.policies import evaluate
 
@@ -148,6 +132,29 @@ def _cost(args: argparse.Namespace, report: Report, cost: Estimate, base: dict[s
         compared = render_compare_text(before, cost.to_json()) + "\n" if before is not None else ""
         print(compared + render_text(cost), end="")
     return 2 if report.mandatory else 0
+
+
+def _run(args: argparse.Namespace) -> tuple[StackSpec, PreviewResult, Usage] | None:
+    """The stack's spec, the program's run under the mocks and the usage file; None once a bad config,
+    usage file or program error is told."""
+    try:
+        config, secret_keys = read_stack_config(args.stack)
+        if args.blueprint:
+            config[f"{PROJECT}:blueprint"] = args.blueprint
+        if args.target:
+            config[f"{PROJECT}:target"] = args.target
+        spec = load_stack(args.stack, config)  # fail fast, and learn what the report names
+        usage_file = load_usage(args.usage)
+        return spec, run_program(args.stack, config, secret_keys, program=partial(run, spec)), usage_file
+    except ConfigError as error:
+        print(error.message, file=sys.stderr)
+    except pulumi.RunError as error:
+        print(str(error), file=sys.stderr)
+    except Exception as error:  # noqa: BLE001 - a program error is reported, not dumped
+        if args.debug:
+            traceback.print_exc()
+        print(f"program error: {type(error).__name__}: {error} (run with --debug for the traceback)", file=sys.stderr)
+    return None
 
 
 def _extras(args: argparse.Namespace, report: Report, document: dict[str, Any], base: dict[str, Any] | None) -> int:

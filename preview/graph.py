@@ -341,9 +341,25 @@ class _Dot:
 
 
 def render_dot(document: Mapping[str, Any]) -> str:
-    """DOT text of the component architecture: pools as clusters, fleets as clusters of tools, routes, wiring."""
+    """DOT text of the component architecture: pools as clusters, fleets as clusters of tools, routes, wiring.
+
+    Node ids are handed out in drawing order, so the steps below keep their order.
+    """
     arch = architecture(document)
     dot = _Dot()
+    _draw_header(dot, arch)
+    anchors: dict[str, str] = {}  # component URN (or URN#role) -> node id that edges attach to
+    dot.add('internet [label=<<B>internet</B>>, shape=ellipse, fillcolor="#eceff1", color="#455a64"];')
+    _draw_entry(dot, arch, arch.entry)
+    _draw_pools(dot, arch, anchors)
+    _draw_route_edges(dot, arch, anchors)
+    _draw_wires(dot, arch, anchors)
+    dot.lines.append("}")
+    return "\n".join(dot.lines) + "\n"
+
+
+def _draw_header(dot: _Dot, arch: Architecture) -> None:
+    """The graph's title (stack, targets, environment, blueprint, resource count) and default styles."""
     title = (
         f"gpu-platform · {arch.stack} · {', '.join(arch.targets) or '?'} · {arch.environment} · "
         f"blueprint {arch.blueprint} · {arch.total} resources"
@@ -355,12 +371,11 @@ def render_dot(document: Mapping[str, Any]) -> str:
         '  node [fontname="Helvetica", fontsize=10, style="filled", penwidth=1.3, margin="0.12,0.06"];',
         '  edge [fontname="Helvetica", fontsize=8, color="#78909c", arrowsize=0.7, penwidth=1.1];',
     ]
-    anchors: dict[str, str] = {}  # component URN (or URN#role) -> node id that edges attach to
 
-    dot.add('internet [label=<<B>internet</B>>, shape=ellipse, fillcolor="#eceff1", color="#455a64"];')
-    entry = arch.entry
-    _draw_entry(dot, arch, entry)
 
+def _draw_pools(dot: _Dot, arch: Architecture, anchors: dict[str, str]) -> None:
+    """Each pool as a cluster of the components placed on it (GPU pools in yellow); then the components that
+    span pools, outside any cluster."""
     placed: dict[str | None, list[Node]] = {}
     for node in arch.components:
         placed.setdefault(node.pool if node.pool in arch.pools else None, []).append(node)
@@ -383,6 +398,9 @@ def render_dot(document: Mapping[str, Any]) -> str:
     for node in placed.get(None, []):
         _draw_component(dot, node, anchors, 1)
 
+
+def _draw_route_edges(dot: _Dot, arch: Architecture, anchors: dict[str, str]) -> None:
+    """Each route to the component (or fleet tool) serving it."""
     if arch.routes:  # keep every component right of the routes column, so the entry cluster stays left
         first = dot.id("route:" + arch.routes[0].key)
         for node_id in dict.fromkeys(anchors.values()):
@@ -395,6 +413,9 @@ def render_dot(document: Mapping[str, Any]) -> str:
         if target:
             dot.add(f'{route_id} -> {target} [color="#1565c0", penwidth=1.4];')
 
+
+def _draw_wires(dot: _Dot, arch: Architecture, anchors: dict[str, str]) -> None:
+    """Wiring between components (one two-headed edge where both use each other), then "part of" edges."""
     drawn: set[tuple[str, str]] = set()
     wires = set(arch.wires)
     for user, used in arch.wires:
@@ -409,8 +430,6 @@ def render_dot(document: Mapping[str, Any]) -> str:
     for node in arch.components:
         if node.parent and node.parent in anchors and (node.parent, node.urn) not in wires:
             dot.add(f'{anchors[node.parent]} -> {anchors[node.urn]} [style=dashed, arrowhead=none, label="part of"];')
-    dot.lines.append("}")
-    return "\n".join(dot.lines) + "\n"
 
 
 # What makes a foundation the public entry, by the types it owns (shown next to its name).

@@ -185,21 +185,35 @@ def _mermaid_text(text: str) -> str:
 
 def mermaid(arch: Architecture) -> list[str]:
     """A Mermaid flowchart: components only, pools as subgraphs, routes from the internet, wiring deduplicated."""
-    ids: dict[str, str] = {}
-
-    def node_id(urn: str) -> str:
-        return ids.setdefault(urn, f"c{len(ids)}")
-
-    lines = ["```mermaid", "flowchart LR"]
-    classes: dict[str, list[str]] = {}
+    chart = _Flowchart()
     entry = arch.entry
     if arch.routes:
-        lines.append('  internet(("internet"))')
+        chart.lines.append('  internet(("internet"))')
     if entry is not None:
-        lines.append(f'  {node_id(entry.urn)}(["{_mermaid_text(entry_caption(entry))}"])')
-        classes.setdefault("entry", []).append(node_id(entry.urn))
+        chart.lines.append(f'  {chart.node_id(entry.urn)}(["{_mermaid_text(entry_caption(entry))}"])')
+        chart.classes.setdefault("entry", []).append(chart.node_id(entry.urn))
+    _mermaid_pools(chart, arch)
+    _mermaid_routes(chart, arch)
+    _mermaid_wires(chart, arch)
+    for css, members in chart.classes.items():
+        chart.lines.append(f"  classDef {css} {_CLASSES[css]}")
+        chart.lines.append(f"  class {','.join(members)} {css}")
+    return [*chart.lines, "```"]
 
-    def declare(node: Node, indent: str) -> None:
+
+class _Flowchart:
+    """Mermaid lines being written, node ids in first-use order, and the nodes of each style class."""
+
+    def __init__(self) -> None:
+        self.lines = ["```mermaid", "flowchart LR"]
+        self.ids: dict[str, str] = {}
+        self.classes: dict[str, list[str]] = {}
+
+    def node_id(self, urn: str) -> str:
+        return self.ids.setdefault(urn, f"c{len(self.ids)}")
+
+    def declare(self, node: Node, indent: str) -> None:
+        """A component's node: its shape and class by kind, its name and what it is."""
         opening, closing, css = _SHAPES.get(node.kind, ('["', '"]', "other"))
         detail = node.kind
         if node.kind == "GrpcToolFleet":
@@ -208,9 +222,12 @@ def mermaid(arch: Architecture) -> list[str]:
         if node.pool is None and node.pools:
             detail += f" (on {', '.join(node.pools)})"
         label = _mermaid_text(f"<b>{node.name}</b><br/><small>{detail}</small>")
-        lines.append(f"{indent}{node_id(node.urn)}{opening}{label}{closing}")
-        classes.setdefault(css, []).append(node_id(node.urn))
+        self.lines.append(f"{indent}{self.node_id(node.urn)}{opening}{label}{closing}")
+        self.classes.setdefault(css, []).append(self.node_id(node.urn))
 
+
+def _mermaid_pools(chart: _Flowchart, arch: Architecture) -> None:
+    """A subgraph per pool that has components; components on no single pool after them."""
     placed: dict[str | None, list[Node]] = {}
     for node in arch.components:
         placed.setdefault(node.pool, []).append(node)
@@ -220,23 +237,30 @@ def mermaid(arch: Architecture) -> list[str]:
             continue
         gpu = (arch.pool_info.get(pool) or {}).get("allowed", {}).get("gpu")
         title = f"pool {pool}" + (f" · {gpu} GPU" if gpu else "")
-        lines.append(f'  subgraph pool{index}["{_mermaid_text(title)}"]')
+        chart.lines.append(f'  subgraph pool{index}["{_mermaid_text(title)}"]')
         for node in members:
-            declare(node, "    ")
-        lines.append("  end")
+            chart.declare(node, "    ")
+        chart.lines.append("  end")
     for node in placed.get(None, []):
-        declare(node, "  ")
+        chart.declare(node, "  ")
 
+
+def _mermaid_routes(chart: _Flowchart, arch: Architecture) -> None:
+    """The internet reaches the entry; one edge per serving component, labelled with its routes."""
+    entry = arch.entry
     if entry is not None and arch.routes:
-        lines.append(f"  internet --> {node_id(entry.urn)}")
-    source = node_id(entry.urn) if entry is not None else "internet"
+        chart.lines.append(f"  internet --> {chart.node_id(entry.urn)}")
+    source = chart.node_id(entry.urn) if entry is not None else "internet"
     by_target: dict[str, list[str]] = {}
     for route in arch.routes:
         if route.target:
             by_target.setdefault(route.target, []).append(route.url)
     for target, urls in by_target.items():
-        lines.append(f'  {source} -->|"{_mermaid_text(_routes_label(urls))}"| {node_id(target)}')
+        chart.lines.append(f'  {source} -->|"{_mermaid_text(_routes_label(urls))}"| {chart.node_id(target)}')
 
+
+def _mermaid_wires(chart: _Flowchart, arch: Architecture) -> None:
+    """Wiring, one two-headed edge where both use each other; then dotted "part of" links."""
     wires = set(arch.wires)
     drawn: set[tuple[str, str]] = set()
     for user, used in arch.wires:
@@ -244,15 +268,10 @@ def mermaid(arch: Architecture) -> list[str]:
             continue
         drawn |= {(user, used), (used, user)}
         arrow = "<-->" if (used, user) in wires else "-->"
-        lines.append(f"  {node_id(user)} {arrow} {node_id(used)}")
+        chart.lines.append(f"  {chart.node_id(user)} {arrow} {chart.node_id(used)}")
     for node in arch.components:
-        if node.parent and node.parent in ids and (node.parent, node.urn) not in drawn:
-            lines.append(f"  {node_id(node.parent)} -.-|part of| {node_id(node.urn)}")
-
-    for css, members in classes.items():
-        lines.append(f"  classDef {css} {_CLASSES[css]}")
-        lines.append(f"  class {','.join(members)} {css}")
-    return [*lines, "```"]
+        if node.parent and node.parent in chart.ids and (node.parent, node.urn) not in drawn:
+            chart.lines.append(f"  {chart.node_id(node.parent)} -.-|part of| {chart.node_id(node.urn)}")
 
 
 def _routes_label(urls: Sequence[str]) -> str:

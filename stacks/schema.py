@@ -147,12 +147,7 @@ def _type(prop: dict[str, Any]) -> str:
     if "$ref" in prop:
         return f"`{_ref_name(prop['$ref'])}`"
     if "anyOf" in prop:
-        options = [p for p in prop["anyOf"] if p.get("type") != "null"]
-        if len(options) > 1 and len(options) < len(prop["anyOf"]):
-            return f"{_type({'anyOf': options})} or null"
-        kinds = [_type(p) for p in prop["anyOf"] if p.get("type") != "null"]
-        nullable = any(p.get("type") == "null" for p in prop["anyOf"])
-        return " or ".join(kinds) + (" or null" if nullable else "")
+        return _any_of(prop["anyOf"])
     if "enum" in prop:
         return " \\| ".join(str(v) for v in prop["enum"])
     if "const" in prop:
@@ -161,13 +156,28 @@ def _type(prop: dict[str, Any]) -> str:
     if kind == "array":
         return f"list of {_type(prop.get('items', {}))}"
     if kind == "object":
-        if prop.get("properties"):
-            return f"mapping ({', '.join(prop['properties'])})"
-        values = next(iter(prop.get("patternProperties", {}).values()), prop.get("additionalProperties"))
-        if isinstance(values, dict) and values:
-            return f"map of name to {_type(values)}"
-        return "mapping"
+        return _object(prop)
     return str(kind)
+
+
+def _any_of(alternatives: list[dict[str, Any]]) -> str:
+    """``a or b``, ``or null`` once at the end when one alternative is null."""
+    options = [p for p in alternatives if p.get("type") != "null"]
+    if len(options) > 1 and len(options) < len(alternatives):
+        return f"{_type({'anyOf': options})} or null"
+    kinds = [_type(p) for p in options]
+    nullable = any(p.get("type") == "null" for p in alternatives)
+    return " or ".join(kinds) + (" or null" if nullable else "")
+
+
+def _object(prop: dict[str, Any]) -> str:
+    """``mapping (its keys)`` for a model, ``map of name to X`` for a dict of models, else ``mapping``."""
+    if prop.get("properties"):
+        return f"mapping ({', '.join(prop['properties'])})"
+    values = next(iter(prop.get("patternProperties", {}).values()), prop.get("additionalProperties"))
+    if isinstance(values, dict) and values:
+        return f"map of name to {_type(values)}"
+    return "mapping"
 
 
 def _cell(text: str) -> str:

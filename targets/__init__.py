@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from components.protocol import Target
+    from stacks.profiles import Profile
     from targets.contract import TargetPlugin
 
 
@@ -39,8 +40,11 @@ TARGETS: dict[str, TargetInfo] = {
 }
 
 
-def plugin(name: str) -> TargetPlugin:
-    """A built target's plugin (``targets/<name>/__init__.py``'s ``PLUGIN``): every hook the program needs."""
+def plugin(name: str) -> TargetPlugin[Any, Any]:
+    """A built target's plugin (``targets/<name>/__init__.py``'s ``PLUGIN``): every hook the program needs.
+
+    The target is chosen at run time, so its settings types are erased here (its hooks take the models
+    the loader validated with ``settings_models(name)``)."""
     if not TARGETS[name].built:
         raise KeyError(f"target {name!r} is not built yet")
     found = importlib.import_module(f"targets.{name}").PLUGIN
@@ -48,7 +52,7 @@ def plugin(name: str) -> TargetPlugin:
     return found
 
 
-def plugins() -> list[TargetPlugin]:
+def plugins() -> list[TargetPlugin[Any, Any]]:
     """Every built target's plugin, in registry order."""
     return [plugin(name) for name, info in TARGETS.items() if info.built]
 
@@ -59,7 +63,7 @@ def settings_models(name: str) -> tuple[type[BaseModel], type[BaseModel]]:
     return found.target_settings, found.pool_settings
 
 
-def stack_requirements(name: str, profile: object, has_tls_settings: bool, target_settings: BaseModel) -> list[str]:
+def stack_requirements(name: str, profile: Profile, has_tls_settings: bool, target_settings: BaseModel) -> list[str]:
     """What a target needs from the stack for a profile (e.g. a certificate source for CA-issued TLS).
 
     Each entry is ``"<config key>|<what to set>"``; the loader turns them into config errors.

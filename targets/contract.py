@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -23,13 +23,19 @@ if TYPE_CHECKING:
     from stacks.profiles import Profile
     from stacks.spec import Blueprint
 
+# A plugin's target-wide and per-pool settings models: its hooks take them typed, without downcasts.
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+PoolSettingsT = TypeVar("PoolSettingsT", bound=BaseModel)
+
 # (source, path, blueprint, placement, pool settings, target settings) -> problems
-Check = Callable[["str", "str", "Blueprint", "Placement", "dict[str, BaseModel]", BaseModel], "list[Problem]"]
+Check = Callable[[str, str, "Blueprint", "Placement", dict[str, PoolSettingsT], SettingsT], "list[Problem]"]
 # What a target deploys differently from what was asked (warnings, not errors): the check's arguments
 # without the source, plus the environment's profile (read replicas and HA come from it too).
-Caveats = Callable[["str", "Blueprint", "Placement", "dict[str, BaseModel]", BaseModel, "Profile"], "list[Caveat]"]
+Caveats = Callable[[str, "Blueprint", "Placement", dict[str, PoolSettingsT], SettingsT, "Profile"], "list[Caveat]"]
 # (profile, has TLS settings, target settings) -> ["<config key>|<what to set>", ...]
-Requirements = Callable[[Any, bool, BaseModel], list[str]]
+Requirements = Callable[["Profile", bool, SettingsT], list[str]]
+# (blueprint, placement, pool settings) -> the device ids of each container of each workload
+GpuDevices = Callable[["Blueprint", "Placement", dict[str, PoolSettingsT]], dict[str, list[tuple[str, ...]]]]
 # (type token, resource name, stable id, inputs, outputs to fill in) for the offline preview's mock runtime
 MockOutputs = Callable[[str, str, str, Mapping[str, Any], dict[str, Any]], None]
 # (invoke token, its arguments) -> its result, or None when the token is not the provider's
@@ -82,7 +88,7 @@ def lazy_cost(package: str) -> Cost:
 
 
 def no_gpu_devices(
-    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, BaseModel]
+    blueprint: Blueprint, placement: Placement, pool_settings: Mapping[str, BaseModel]
 ) -> dict[str, list[tuple[str, ...]]]:
     """For targets whose scheduler hands out the GPUs (the device plugin, ECS)."""
     del blueprint, placement, pool_settings
@@ -102,23 +108,28 @@ def no_mock_call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 @dataclass(frozen=True)
-class TargetPlugin:
-    """Every hook the program needs from a target."""
+class TargetPlugin(Generic[SettingsT, PoolSettingsT]):
+    """Every hook the program needs from a target.
+
+    Generic in the target's settings models (inferred from ``target_settings`` and ``pool_settings``),
+    so the hooks take them as they are; the registry, which picks a plugin at run time, holds
+    ``TargetPlugin[Any, Any]``, and the stack loader validated the settings with these very models.
+    """
 
     name: str
     # Provider package names of the resource types the target registers ("aws" for "aws:rds/instance:Instance").
     providers: tuple[str, ...]
-    target_settings: type[BaseModel]
-    pool_settings: type[BaseModel]
-    requirements: Requirements
-    check: Check
-    caveats: Caveats
+    target_settings: type[SettingsT]
+    pool_settings: type[PoolSettingsT]
+    requirements: Requirements[SettingsT]
+    check: Check[PoolSettingsT, SettingsT]
+    caveats: Caveats[PoolSettingsT, SettingsT]
     # Imports the provider SDK: call only for the stack's own target.
     load: Callable[[], type[Target]]
     # Writes what the target hands to its own tools (compose files, manifests) from recorded resources.
     render: Callable[[Any, Any], list[Any]]
     # The cards each container gets, where the target assigns GPU devices itself (Docker); else {}.
-    gpu_devices: Callable[[Blueprint, Placement, dict[str, BaseModel]], dict[str, list[tuple[str, ...]]]]
+    gpu_devices: GpuDevices[PoolSettingsT]
     # What the pool report adds for a reservation the target's checks recorded on a pool's usage
     # (``usage.reservation``, whose "target" names the plugin); "" where the target records none.
     reservation_text: Callable[[Mapping[str, Any]], str]

@@ -7,9 +7,7 @@ SDK-free: the stack loader runs these for every AWS stack (``TargetPlugin.check`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from stacks.errors import Caveat, Problem
 from stacks.placement import Placement
@@ -18,14 +16,17 @@ from stacks.settings import PROJECT
 from stacks.spec import Blueprint
 from stacks.workloads import workloads
 
+if TYPE_CHECKING:
+    from targets.aws.settings import AwsPoolSettings, AwsSettings
+
 
 def check(
     source: str,
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, AwsPoolSettings],
+    target_settings: AwsSettings,
 ) -> list[Problem]:
     """Fargate has no GPUs and a largest task size; an ALB serves gRPC only over HTTPS; ECS reserves whole GPUs
     within the pool's instances and max_size; Service Connect names have a length limit.
@@ -33,9 +34,7 @@ def check(
     Also records on each GPU pool's usage what ECS will reserve there (the Pools report shows it).
     """
     from targets.aws.fargate import task_size
-    from targets.aws.settings import AwsPoolSettings, AwsSettings
 
-    assert isinstance(target_settings, AwsSettings)
     del path
     problems: list[Problem] = _ecs_gpu_reservations(blueprint, placement, pool_settings)
     problems += _service_connect_names(blueprint) + _arm64_gpu_instances(blueprint, pool_settings)
@@ -44,7 +43,6 @@ def check(
             continue  # RDS, not an ECS task
         pool_name = placement.pool_of[workload.key]
         settings = pool_settings[pool_name]
-        assert isinstance(settings, AwsPoolSettings)
         capacity = settings.capacity or ("ec2" if blueprint.pools[pool_name].gpus else "fargate")
         if capacity != "fargate":
             continue
@@ -78,15 +76,14 @@ def check(
     return problems
 
 
-def _arm64_gpu_instances(blueprint: Blueprint, pool_settings: dict[str, BaseModel]) -> list[Problem]:
+def _arm64_gpu_instances(blueprint: Blueprint, pool_settings: dict[str, AwsPoolSettings]) -> list[Problem]:
     """A GPU pool boots the ECS GPU-optimized AMI, which is x86_64 only: Graviton GPU instances (g5g) cannot
     run it."""
-    from targets.aws.settings import ARM64_GPU_FAMILIES, AwsPoolSettings
+    from targets.aws.settings import ARM64_GPU_FAMILIES
 
     problems = []
     for name, pool in blueprint.pools.items():
         settings = pool_settings[name]
-        assert isinstance(settings, AwsPoolSettings)
         if not pool.gpus or (settings.capacity or "ec2") != "ec2":
             continue
         for field_name, types in (
@@ -104,10 +101,6 @@ def _arm64_gpu_instances(blueprint: Blueprint, pool_settings: dict[str, BaseMode
                     )
                 )
     return problems
-
-
-# ECS Service Connect: a service's discoveryName (and portName) is at most 64 characters. The AWS target
-# derives it as "<workload name>-<first TCP port name>" (targets/aws/services.py); TURN's TCP port is "turn-tcp".
 
 
 # ECS Service Connect: a service's discoveryName (and portName) is at most 64 characters. The AWS target
@@ -139,13 +132,12 @@ def _service_connect_names(blueprint: Blueprint) -> list[Problem]:
 
 
 def _ecs_gpu_reservations(
-    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, BaseModel]
+    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, AwsPoolSettings]
 ) -> list[Problem]:
     """Whole GPUs (targets/aws/gpu_sharing.py): a fraction below 1 reserves one; an EC2 pool is an Auto Scaling
     group of identical instances, so it offers ``pool.gpus`` per instance x its ``max_size``, and a task (one
     instance) may ask for at most ``pool.gpus``."""
     from targets.aws.gpu_sharing import PoolReservation, problem
-    from targets.aws.settings import AwsPoolSettings
 
     problems: list[Problem] = []
     reservations: dict[str, PoolReservation] = {}
@@ -160,7 +152,6 @@ def _ecs_gpu_reservations(
             problems.append(Problem(f"{workload.key}.requests.gpu", f"{gpu:g}", wrong))
             continue
         settings = pool_settings[pool_name]
-        assert isinstance(settings, AwsPoolSettings)
         reservation = reservations.setdefault(pool_name, PoolReservation(pool.gpus, settings.max_size))
         reservation.add(workload.key, gpu, workload.replicas)
     for pool_name, reservation in reservations.items():
@@ -184,13 +175,12 @@ def caveats(
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, AwsPoolSettings],
+    target_settings: AwsSettings,
     profile: Profile,
 ) -> list[Caveat]:
     """A fractional GPU reserves a whole GPU on ECS; Fargate Spot runs X86_64 tasks only: an arm64 Fargate pool
     stays on-demand where the profile asks for Spot."""
-    from targets.aws.settings import AwsPoolSettings
 
     del path, target_settings
     found = []
@@ -208,7 +198,6 @@ def caveats(
         return found
     for name, pool in blueprint.pools.items():
         settings = pool_settings[name]
-        assert isinstance(settings, AwsPoolSettings)
         on_fargate = (settings.capacity or ("ec2" if pool.gpus else "fargate")) == "fargate"
         if on_fargate and pool.architecture == "arm64":
             found.append(

@@ -50,7 +50,7 @@ class Edge:
     foundation: Foundation
     firewall: Firewall
     settings: AwsSettings
-    context: TargetContext
+    context: TargetContext[AwsSettings]
     routes: list[ResolvedRoute] = field(default_factory=list)
     health_paths: dict[str, str] = field(default_factory=dict)
     # NLBs for public non-HTTP workloads, with their target groups (for alarms).

@@ -33,7 +33,7 @@ AUTOSCALING_ROLE = "AWSServiceRoleForAutoScaling"
 class Foundation(pulumi.ComponentResource):
     """Provider, network, encryption key, cluster and service namespace for one stack."""
 
-    def __init__(self, name: str, context: TargetContext, settings: AwsSettings) -> None:
+    def __init__(self, name: str, context: TargetContext[AwsSettings], settings: AwsSettings) -> None:
         super().__init__("gpu-platform:aws:Foundation", name, None, None)
         self.stack = context.stack
         self.profile = context.profile

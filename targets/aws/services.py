@@ -53,11 +53,19 @@ ASSUME_TASKS = json.dumps(
 )
 
 
+@dataclass(frozen=True)
+class PoolHandle:
+    """A pool as the AWS target built it: its settings, and its EC2 capacity provider (None: Fargate)."""
+
+    settings: AwsPoolSettings
+    capacity_provider: aws.ecs.CapacityProvider | None
+
+
 @dataclass
 class Prepared:
     """A service ready to start: its task definition and what the ECS service needs."""
 
-    request: ServiceRequest
+    request: ServiceRequest[PoolHandle]
     task_definition: aws.ecs.TaskDefinition
     security_group: str
     capacity_provider: pulumi.Input[str] | None
@@ -67,13 +75,12 @@ class Prepared:
     service: aws.ecs.Service | None = None
 
 
-def _pool_schedule(request: ServiceRequest) -> ScaleSchedule | None:
+def _pool_schedule(request: ServiceRequest[PoolHandle]) -> ScaleSchedule | None:
     """The off-hours schedule of the service's pool (EC2 pools only: Fargate pools have no group to stop)."""
-    settings = getattr(request.pool.handle, "settings", None)
-    return settings.schedule if isinstance(settings, AwsPoolSettings) else None
+    return request.pool.handle.settings.schedule
 
 
-def _fargate_size(request: ServiceRequest) -> tuple[int, int]:
+def _fargate_size(request: ServiceRequest[PoolHandle]) -> tuple[int, int]:
     """On Fargate the task size is what is reserved and billed: the requests, rounded up to a valid pair
     (targets/aws/checks.py has rejected requests no Fargate task can hold). On EC2 the container reserves its
     requests and is capped at its limits (set per container)."""
@@ -98,7 +105,7 @@ class Services:
 
     def prepare(
         self,
-        request: ServiceRequest,
+        request: ServiceRequest[PoolHandle],
         parent: pulumi.Resource,
         capacity_provider: pulumi.Input[str] | None,
     ) -> Prepared:
@@ -148,7 +155,7 @@ class Services:
         self.prepared[name] = prepared
         return prepared
 
-    def _firewall(self, request: ServiceRequest, parent: pulumi.Resource) -> None:
+    def _firewall(self, request: ServiceRequest[PoolHandle], parent: pulumi.Resource) -> None:
         """The service's security group: HTTPS out, and in from each peer that already has a group."""
         name = request.name
         self.firewall.group(name, parent)
@@ -160,7 +167,7 @@ class Services:
 
     def _execution_role(
         self,
-        request: ServiceRequest,
+        request: ServiceRequest[PoolHandle],
         logs: aws.cloudwatch.LogGroup,
         secret_arns: list[pulumi.Output[str]],
         opts: pulumi.ResourceOptions,
@@ -179,7 +186,7 @@ class Services:
 
     def _definitions(
         self,
-        request: ServiceRequest,
+        request: ServiceRequest[PoolHandle],
         logs: aws.cloudwatch.LogGroup,
         secret_refs: dict[str, pulumi.Output[str]],
         file_refs: dict[str, pulumi.Output[str]],
@@ -224,7 +231,9 @@ class Services:
         )
         return secret.arn
 
-    def _secrets(self, name: str, request: ServiceRequest, parent: pulumi.Resource) -> dict[str, pulumi.Output[str]]:
+    def _secrets(
+        self, name: str, request: ServiceRequest[PoolHandle], parent: pulumi.Resource
+    ) -> dict[str, pulumi.Output[str]]:
         refs: dict[str, pulumi.Output[str]] = {}
         for env_name, value in request.secrets.items():
             if isinstance(value, SecretRef):
@@ -235,7 +244,7 @@ class Services:
 
     # -- volumes -----------------------------------------------------------
     def _volumes(
-        self, request: ServiceRequest, task_role: aws.iam.Role, parent: pulumi.Resource
+        self, request: ServiceRequest[PoolHandle], task_role: aws.iam.Role, parent: pulumi.Resource
     ) -> tuple[list[Any], list[tuple[str, str]]]:
         """Scratch and secrets volumes (task storage) and EFS for state (protected in prod)."""
         f = self.foundation
@@ -297,28 +306,77 @@ class Services:
             mounts.append((volume.name, volume.path))
         return volumes, mounts
 
-    def _writable(self, request: ServiceRequest) -> bool:
+    def _writable(self, request: ServiceRequest[PoolHandle]) -> bool:
         return request.name in self.settings.writable_root or not request.read_only_root
 
     # -- start -------------------------------------------------------------
     def start(self, prepared: Prepared, after: list[pulumi.Resource]) -> aws.ecs.Service:
-        """The ECS service (after the load balancer attached its target groups), created after ``after``."""
+        """The ECS service (after the load balancer attached its target groups), created after ``after``;
+        then, when something else owns its desired count, the Application Auto Scaling that does."""
         f = self.foundation
         request = prepared.request
         name = request.name
-        profile = f.profile
         replicas = request.autoscale.min if request.autoscale else request.replicas
+        parent = prepared.parent or f
+        schedule = _pool_schedule(request)
+        # Application Auto Scaling owns the desired count of a scaled service: Pulumi must not reset it.
+        scaled = request.autoscale is not None or schedule is not None
+        on_ec2 = prepared.capacity_provider is not None
+        service = aws.ecs.Service(
+            f"{name}-service",
+            name=name,
+            cluster=f.cluster.arn,
+            task_definition=prepared.task_definition.arn,
+            desired_count=replicas,
+            capacity_provider_strategies=self._capacity_strategy(prepared),
+            network_configuration={
+                "subnets": f.private_subnet_ids,
+                "security_groups": [self.firewall.groups[name].id],
+                "assign_public_ip": False,
+            },
+            load_balancers=prepared.load_balancers,
+            deployment_circuit_breaker={"enable": True, "rollback": True},
+            deployment_maximum_percent=100 if on_ec2 else 200,
+            deployment_minimum_healthy_percent=0 if on_ec2 else 100,
+            enable_execute_command=_exec_enabled(f.profile.name, self._writable(request)),
+            enable_ecs_managed_tags=True,
+            propagate_tags="SERVICE",
+            service_connect_configuration=self._service_connect(request),
+            health_check_grace_period_seconds=60 if prepared.load_balancers else None,
+            wait_for_steady_state=False,
+            # The capacity providers must be on the cluster before a strategy may name them.
+            opts=pulumi.ResourceOptions.merge(
+                f.opts(parent, depends_on=[*request.depends_on, *after]),
+                pulumi.ResourceOptions(ignore_changes=["desiredCount"] if scaled else None),
+            ),
+        )
+        prepared.service = service
+        if scaled:
+            self._autoscaling(request, service, replicas, schedule, parent)
+        return service
+
+    def _capacity_strategy(self, prepared: Prepared) -> list[aws.ecs.ServiceCapacityProviderStrategyArgsDict]:
+        """The pool's EC2 capacity provider; else Fargate, with Spot beside one on-demand task where allowed."""
+        request = prepared.request
         if prepared.capacity_provider is not None:
-            strategy: list[Any] = [{"capacity_provider": prepared.capacity_provider, "weight": 1}]
-        elif profile.spot_capacity and not request.volumes and request.pool.architecture != "arm64":
+            return [{"capacity_provider": prepared.capacity_provider, "weight": 1}]
+        if self.foundation.profile.spot_capacity and not request.volumes and request.pool.architecture != "arm64":
             # FARGATE_SPOT runs X86_64 tasks only: arm64 tasks stay on FARGATE (docs/architecture.md, AWS).
-            strategy = [
+            return [
                 {"capacity_provider": "FARGATE", "base": 1, "weight": 0},
                 {"capacity_provider": "FARGATE_SPOT", "weight": 1},
             ]
-        else:
-            strategy = [{"capacity_provider": "FARGATE", "weight": 1}]
-        connect: aws.ecs.ServiceServiceConnectConfigurationArgsDict = {"enabled": True, "namespace": f.namespace.arn}
+        return [{"capacity_provider": "FARGATE", "weight": 1}]
+
+    def _service_connect(
+        self, request: ServiceRequest[PoolHandle]
+    ) -> aws.ecs.ServiceServiceConnectConfigurationArgsDict:
+        """Service Connect in the stack's namespace; the first TCP port, if any, served as ``<name>:<port>``."""
+        name = request.name
+        connect: aws.ecs.ServiceServiceConnectConfigurationArgsDict = {
+            "enabled": True,
+            "namespace": self.foundation.namespace.arn,
+        }
         tcp_ports = [p for p in request.ports if p.protocol == "tcp"]
         if tcp_ports:
             connect["services"] = [
@@ -329,50 +387,28 @@ class Services:
                 }
                 for p in tcp_ports[:1]
             ]
-        parent = prepared.parent or f
-        schedule = _pool_schedule(request)
-        # Application Auto Scaling owns the desired count of a scaled service: Pulumi must not reset it.
-        scaled = request.autoscale is not None or schedule is not None
-        service = aws.ecs.Service(
-            f"{name}-service",
-            name=name,
-            cluster=f.cluster.arn,
-            task_definition=prepared.task_definition.arn,
-            desired_count=replicas,
-            capacity_provider_strategies=strategy,
-            network_configuration={
-                "subnets": f.private_subnet_ids,
-                "security_groups": [self.firewall.groups[name].id],
-                "assign_public_ip": False,
-            },
-            load_balancers=prepared.load_balancers,
-            deployment_circuit_breaker={"enable": True, "rollback": True},
-            deployment_maximum_percent=200 if prepared.capacity_provider is None else 100,
-            deployment_minimum_healthy_percent=100 if prepared.capacity_provider is None else 0,
-            enable_execute_command=_exec_enabled(profile.name, self._writable(request)),
-            enable_ecs_managed_tags=True,
-            propagate_tags="SERVICE",
-            service_connect_configuration=connect,
-            health_check_grace_period_seconds=60 if prepared.load_balancers else None,
-            wait_for_steady_state=False,
-            # The capacity providers must be on the cluster before a strategy may name them.
-            opts=pulumi.ResourceOptions.merge(
-                f.opts(parent, depends_on=[*request.depends_on, *after]),
-                pulumi.ResourceOptions(ignore_changes=["desiredCount"] if scaled else None),
-            ),
-        )
-        prepared.service = service
-        if not scaled:
-            return service
+        return connect
+
+    def _autoscaling(
+        self,
+        request: ServiceRequest[PoolHandle],
+        service: aws.ecs.Service,
+        replicas: int,
+        schedule: ScaleSchedule | None,
+        parent: pulumi.Resource,
+    ) -> None:
+        """The scalable target (the autoscale bounds, or the fixed replicas a schedule takes to zero and back),
+        the off-hours scheduled actions, and CPU target tracking."""
+        f = self.foundation
+        name = request.name
         low, high = (
             (max(request.autoscale.min, 1), request.autoscale.max) if request.autoscale else (replicas, replicas)
         )
-        resource_id = pulumi.Output.concat("service/", f.cluster.name, "/", service.name)
         target = aws.appautoscaling.Target(
             f"{name}-scaling",
             min_capacity=low,
             max_capacity=high,
-            resource_id=resource_id,
+            resource_id=pulumi.Output.concat("service/", f.cluster.name, "/", service.name),
             scalable_dimension="ecs:service:DesiredCount",
             service_namespace="ecs",
             # The off-hours scheduled actions rewrite min/max capacity: a refresh must not make Pulumi undo them.
@@ -384,24 +420,35 @@ class Services:
         if schedule is not None:
             self._schedule(name, target, schedule, low, high, parent)
         if request.autoscale is not None:
-            aws.appautoscaling.Policy(
-                f"{name}-cpu-tracking",
-                policy_type="TargetTrackingScaling",
-                resource_id=target.resource_id,
-                scalable_dimension=target.scalable_dimension,
-                service_namespace=target.service_namespace,
-                target_tracking_scaling_policy_configuration={
-                    "predefined_metric_specification": {"predefined_metric_type": "ECSServiceAverageCPUUtilization"},
-                    "target_value": request.autoscale.cpu_percent,
-                    "scale_in_cooldown": 300,
-                    "scale_out_cooldown": 60,
-                },
-                opts=f.opts(parent),
-            )
-        return service
+            self._cpu_tracking(name, target, request.autoscale.cpu_percent, parent)
+
+    def _cpu_tracking(
+        self, name: str, target: aws.appautoscaling.Target, cpu_percent: int, parent: pulumi.Resource
+    ) -> None:
+        """Target tracking on the service's average CPU: out after a minute, in after five."""
+        aws.appautoscaling.Policy(
+            f"{name}-cpu-tracking",
+            policy_type="TargetTrackingScaling",
+            resource_id=target.resource_id,
+            scalable_dimension=target.scalable_dimension,
+            service_namespace=target.service_namespace,
+            target_tracking_scaling_policy_configuration={
+                "predefined_metric_specification": {"predefined_metric_type": "ECSServiceAverageCPUUtilization"},
+                "target_value": cpu_percent,
+                "scale_in_cooldown": 300,
+                "scale_out_cooldown": 60,
+            },
+            opts=self.foundation.opts(parent),
+        )
 
     def _schedule(
-        self, name: str, target: aws.appautoscaling.Target, schedule: ScaleSchedule, low: int, high: int, parent: Any
+        self,
+        name: str,
+        target: aws.appautoscaling.Target,
+        schedule: ScaleSchedule,
+        low: int,
+        high: int,
+        parent: pulumi.Resource,
     ) -> None:
         """Off-hours 0/0, on-hours back to the service's own bounds: the same crons as the pool's group."""
         for action, cron, bounds in (

@@ -10,11 +10,14 @@ import difflib
 import functools
 import re
 import zoneinfo
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from targets.networks import private_ipv4_network
+
+if TYPE_CHECKING:
+    from stacks.profiles import Profile
 
 ARN = r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$"
 INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$"
@@ -296,10 +299,9 @@ class AwsSettings(BaseModel):
         )
 
 
-def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:
+def requirements(profile: Profile, has_tls_settings: bool, settings: AwsSettings) -> list[str]:
     """TLS on AWS needs an ACM certificate; prod alarms need an SNS topic."""
     del has_tls_settings
-    assert isinstance(settings, AwsSettings)
     needs = []
     if profile.tls != "off" and not settings.certificate_arn:
         needs.append(

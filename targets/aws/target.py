@@ -30,22 +30,16 @@ from targets.aws import alarms, gpu, rds
 from targets.aws.edge import Edge, network_load_balancer
 from targets.aws.firewall import Firewall
 from targets.aws.foundation import Foundation
-from targets.aws.services import Services
+from targets.aws.services import PoolHandle, Services
 from targets.aws.settings import AwsPoolSettings, AwsSettings
 from targets.common import random_secret
-
-
-@dataclass(frozen=True)
-class _PoolHandle:
-    settings: AwsPoolSettings
-    capacity_provider: aws.ecs.CapacityProvider | None
 
 
 @dataclass
 class AwsTarget:
     """Implements :class:`components.protocol.Target` for AWS."""
 
-    context: TargetContext
+    context: TargetContext[AwsSettings]
     name: str = "aws"
     _foundation: Foundation | None = None
     _firewall: Firewall | None = None
@@ -57,7 +51,6 @@ class AwsTarget:
 
     @property
     def settings(self) -> AwsSettings:
-        assert isinstance(self.context.settings, AwsSettings)
         return self.context.settings
 
     @property
@@ -88,20 +81,18 @@ class AwsTarget:
         return self._edge
 
     # -- pools -------------------------------------------------------------
-    def pool(self, request: PoolRequest, parent: pulumi.Resource) -> Pool:
+    def pool(self, request: PoolRequest[AwsPoolSettings], parent: pulumi.Resource) -> Pool[PoolHandle]:
         settings = request.settings
-        assert isinstance(settings, AwsPoolSettings)
         provider = None
         if (settings.capacity or ("ec2" if request.gpus else "fargate")) == "ec2":
             provider = gpu.capacity(request, settings, self.foundation, self.firewall, parent)
             self.capacity_providers.append(provider)
-        handle = _PoolHandle(settings, provider)
+        handle = PoolHandle(settings, provider)
         return Pool(request.name, request.gpus, request.architecture, handle)
 
     # -- services ----------------------------------------------------------
-    def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
+    def service(self, request: ServiceRequest[PoolHandle], parent: pulumi.Resource) -> ServiceEndpoint:
         handle = request.pool.handle
-        assert isinstance(handle, _PoolHandle), f"pool {request.pool.name} was not built by the AWS target"
         # targets/aws/checks.py rejected GPU work on Fargate pools before any resource.
         assert request.gpu <= 0 or handle.capacity_provider is not None, f"{request.name}: GPU work on Fargate"
         provider_name = handle.capacity_provider.name if handle.capacity_provider else None
@@ -139,7 +130,7 @@ class AwsTarget:
         return PublicEndpoint(request.name, pulumi.Output.from_input(self.edge.url(route)))
 
     # -- postgres ----------------------------------------------------------
-    def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint:
+    def postgres(self, request: PostgresRequest[PoolHandle], parent: pulumi.Resource) -> DatabaseEndpoint:
         endpoint = rds.build(request, self.foundation, self.firewall, self.settings, parent)
         primary = endpoint.resources[0]
         assert isinstance(primary, aws.rds.Instance)
@@ -149,7 +140,7 @@ class AwsTarget:
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
         return random_secret(name, length, parent)
 
-    def workload_ranges(self, pool: Pool) -> pulumi.Output[Sequence[str]]:
+    def workload_ranges(self, pool: Pool[PoolHandle]) -> pulumi.Output[Sequence[str]]:
         """Tasks on every pool take their addresses (awsvpc ENIs) from the VPC's subnets."""
         del pool
         return pulumi.Output.from_input([self.settings.vpc_cidr])

@@ -6,9 +6,8 @@ SDK-free: the stack loader runs these for every Docker stack (``TargetPlugin.che
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-from pydantic import BaseModel
 
 from stacks.errors import Caveat, Problem, fail
 from stacks.placement import Placement, limits_or_default
@@ -23,6 +22,7 @@ from stacks.workloads import workloads
 if TYPE_CHECKING:
     from targets.docker.gpus import NoFit
     from targets.docker.gpus import Plan as GpuPlan
+    from targets.docker.settings import DockerPoolSettings, DockerSettings
 
 
 def check(
@@ -30,96 +30,123 @@ def check(
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, DockerPoolSettings],
+    target_settings: DockerSettings,
 ) -> list[Problem]:
     """On Docker, published ports share their engine: the edge, TURN and services must not collide."""
-    from targets.docker.nginx import HEALTHZ_PATH
-    from targets.docker.settings import DockerPoolSettings, DockerSettings
-
-    assert isinstance(target_settings, DockerSettings)
+    del path
 
     def host_of(pool: str) -> str:
-        settings = pool_settings[pool]
-        assert isinstance(settings, DockerPoolSettings)
-        return settings.host
-
-    reserved: dict[HostPort, str] = {}
-    problems: list[Problem] = []
-
-    def reserve(slot: HostPort, owner: str, key: str) -> None:
-        """A port the target itself publishes (edge listeners, TURN); two owners of one port collide."""
-        if slot in reserved:
-            problems.append(
-                Problem(
-                    key,
-                    slot[1],
-                    f"host port {slot[1]}/{slot[2]} on {slot[0]} is already published by "
-                    f"{reserved[slot]}; pick a free port",
-                )
-            )
-        else:
-            reserved[slot] = owner
+        return pool_settings[pool].host
 
     edge_pool = target_settings.edge_pool or next(iter(blueprint.pools))
     if edge_pool not in blueprint.pools:
         raise fail(source, f"{PROJECT}:docker.edge_pool", edge_pool, f"known pools: {', '.join(blueprint.pools)}")
-    edge_host = host_of(edge_pool)
-    for setting in ("http_port", "https_port"):
-        port = getattr(target_settings, setting)
-        reserve((edge_host, port, "tcp"), f"the edge (nginx) on pool {edge_pool}", f"{PROJECT}:docker.{setting}")
-    # Public gRPC tools are served by the edge on their own port (one nginx listener each).
-    for fleet_name, fleet in blueprint.grpc_tool_fleets.items():
-        for tool_name, tool in fleet.tools.items() if fleet.public_grpc else ():
-            key = f"grpc_tool_fleets.{fleet_name}.tools.{tool_name}.port"
-            reserve((edge_host, tool.port, "tcp"), f"the edge's gRPC listener for {key}", key)
-    for name, streaming in blueprint.pixel_streaming.items():
-        host = host_of(placement.pool_of[f"pixel_streaming.{name}.turn"])
-        turn = streaming.turn
-        for proto in ("tcp", "udp"):
-            reserve((host, turn.listening_port, proto), f"pixel_streaming.{name}.turn",
-                    f"pixel_streaming.{name}.turn.listening_port")  # fmt: skip
-        for port in range(turn.relay_min_port, turn.relay_max_port + 1):
-            reserve((host, port, "udp"), f"pixel_streaming.{name}.turn relay range",
-                    f"pixel_streaming.{name}.turn.relay_min_port")  # fmt: skip
-    # The edge answers its own health check on /healthz: a route there would never be reached.
-    problems += [
-        Problem(key, route, f"the Docker edge serves its own health check on {HEALTHZ_PATH}: pick another path")
-        for key, route in public_routes(blueprint)
-        if route_path_key(route) == HEALTHZ_PATH
-    ]
+    published = _Published()
+    _publish_edge(published, blueprint, edge_pool, host_of(edge_pool), target_settings)
+    _publish_turn(published, blueprint, placement, host_of)
+    problems = [*published.problems, *_healthz_routes(blueprint)]
     problems += _engine_capacity(blueprint, placement, host_of, target_settings)
     if target_settings.gpus != "none":
         _, no_fit = gpu_plan(blueprint, placement, pool_settings)
         problems += [Problem(f"pools.{n.pool}.gpus", n.cards, n.message()) for n in no_fit]
     engines = {host_of(pool) for pool in blueprint.pools}
-    if len(engines) > 1:
-        for pool in blueprint.pools:
-            settings = pool_settings[pool]
-            assert isinstance(settings, DockerPoolSettings)
-            if settings.advertised_address == "127.0.0.1":
-                problems.append(
-                    Problem(
-                        f"pools.{pool}.targets.docker.address",
-                        None,
-                        f"the stack spans {len(engines)} Docker engines, so other hosts must reach pool {pool!r} "
-                        f"({settings.host}): give the private address they reach it on",
-                    )
+    problems += _unreachable_pools(blueprint, pool_settings, len(engines))
+    return problems + check_host_ports(
+        blueprint, placement.pool_of, host_of, published.reserved, publish_all=len(engines) > 1
+    )
+
+
+@dataclass
+class _Published:
+    """The host ports the target itself publishes (edge listeners, TURN), and the collisions among them."""
+
+    reserved: dict[HostPort, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def reserve(self, slot: HostPort, owner: str, key: str) -> None:
+        """Publish ``slot`` for ``owner``; a second owner of one port on one engine collides."""
+        if slot in self.reserved:
+            self.problems.append(
+                Problem(
+                    key,
+                    slot[1],
+                    f"host port {slot[1]}/{slot[2]} on {slot[0]} is already published by "
+                    f"{self.reserved[slot]}; pick a free port",
                 )
-    return problems + check_host_ports(blueprint, placement.pool_of, host_of, reserved, publish_all=len(engines) > 1)
+            )
+        else:
+            self.reserved[slot] = owner
+
+
+def _publish_edge(
+    published: _Published, blueprint: Blueprint, edge_pool: str, edge_host: str, settings: DockerSettings
+) -> None:
+    """The edge's HTTP and HTTPS listeners, and one listener per public gRPC tool (nginx serves each on its
+    own port)."""
+    for setting, port in (("http_port", settings.http_port), ("https_port", settings.https_port)):
+        published.reserve(
+            (edge_host, port, "tcp"), f"the edge (nginx) on pool {edge_pool}", f"{PROJECT}:docker.{setting}"
+        )
+    for fleet_name, fleet in blueprint.grpc_tool_fleets.items():
+        for tool_name, tool in fleet.tools.items() if fleet.public_grpc else ():
+            key = f"grpc_tool_fleets.{fleet_name}.tools.{tool_name}.port"
+            published.reserve((edge_host, tool.port, "tcp"), f"the edge's gRPC listener for {key}", key)
+
+
+def _publish_turn(
+    published: _Published, blueprint: Blueprint, placement: Placement, host_of: Callable[[str], str]
+) -> None:
+    """Each TURN relay's listening port (TCP and UDP) and its UDP relay range, on its pool's engine."""
+    for name, streaming in blueprint.pixel_streaming.items():
+        host = host_of(placement.pool_of[f"pixel_streaming.{name}.turn"])
+        turn = streaming.turn
+        for proto in ("tcp", "udp"):
+            published.reserve((host, turn.listening_port, proto), f"pixel_streaming.{name}.turn",
+                              f"pixel_streaming.{name}.turn.listening_port")  # fmt: skip
+        for port in range(turn.relay_min_port, turn.relay_max_port + 1):
+            published.reserve((host, port, "udp"), f"pixel_streaming.{name}.turn relay range",
+                              f"pixel_streaming.{name}.turn.relay_min_port")  # fmt: skip
+
+
+def _healthz_routes(blueprint: Blueprint) -> list[Problem]:
+    """The edge answers its own health check on /healthz: a route there would never be reached."""
+    from targets.docker.nginx import HEALTHZ_PATH
+
+    return [
+        Problem(key, route, f"the Docker edge serves its own health check on {HEALTHZ_PATH}: pick another path")
+        for key, route in public_routes(blueprint)
+        if route_path_key(route) == HEALTHZ_PATH
+    ]
+
+
+def _unreachable_pools(
+    blueprint: Blueprint, pool_settings: dict[str, DockerPoolSettings], engines: int
+) -> list[Problem]:
+    """Across engines, each pool needs the private address other hosts reach it on (not the loopback default)."""
+    if engines <= 1:
+        return []
+    return [
+        Problem(
+            f"pools.{pool}.targets.docker.address",
+            None,
+            f"the stack spans {engines} Docker engines, so other hosts must reach pool {pool!r} "
+            f"({pool_settings[pool].host}): give the private address they reach it on",
+        )
+        for pool in blueprint.pools
+        if pool_settings[pool].advertised_address == "127.0.0.1"
+    ]
 
 
 def gpu_plan(
-    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, BaseModel]
+    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, DockerPoolSettings]
 ) -> tuple[GpuPlan, list[NoFit]]:
     """The GPU cards each Docker container gets (``targets/docker/gpus.py``), and the pools they do not fit."""
     from targets.docker.gpus import GpuAsk, GpuPool, assign
-    from targets.docker.settings import DockerPoolSettings
 
     pools = []
     for name, pool in blueprint.pools.items():
         settings = pool_settings[name]
-        assert isinstance(settings, DockerPoolSettings)
         pools.append(GpuPool(name, settings.host, pool.gpus))
     asks = [
         GpuAsk(placement.pool_of[w.key], w.name, w.key, w.requests.gpu, w.replicas)
@@ -130,7 +157,7 @@ def gpu_plan(
 
 
 def gpu_devices(
-    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, BaseModel]
+    blueprint: Blueprint, placement: Placement, pool_settings: dict[str, DockerPoolSettings]
 ) -> dict[str, list[tuple[str, ...]]]:
     """The cards each container gets (the check already refused a plan that does not fit)."""
     plan, _ = gpu_plan(blueprint, placement, pool_settings)
@@ -138,12 +165,10 @@ def gpu_devices(
 
 
 def _engine_capacity(
-    blueprint: Blueprint, placement: Placement, host_of: Callable[[str], str], settings: BaseModel
+    blueprint: Blueprint, placement: Placement, host_of: Callable[[str], str], settings: DockerSettings
 ) -> list[Problem]:
     """Pools on one engine share one machine: their requests together must fit its declared capacity."""
-    from targets.docker.settings import DockerSettings
 
-    assert isinstance(settings, DockerSettings)
     problems = []
     for host, capacity in settings.engines.items():
         pools = [name for name in blueprint.pools if host_of(name) == host]
@@ -171,15 +196,14 @@ def _engine_capacity(
     return problems
 
 
-def _unchecked_engines(blueprint: Blueprint, pool_settings: dict[str, BaseModel], settings: BaseModel) -> list[Caveat]:
+def _unchecked_engines(
+    blueprint: Blueprint, pool_settings: dict[str, DockerPoolSettings], settings: DockerSettings
+) -> list[Caveat]:
     """Pools sharing an engine whose capacity is not declared: each pool is checked alone, the machine never."""
-    from targets.docker.settings import DockerPoolSettings, DockerSettings
 
-    assert isinstance(settings, DockerSettings)
     shared: dict[str, list[str]] = {}
     for name in blueprint.pools:
         pool = pool_settings[name]
-        assert isinstance(pool, DockerPoolSettings)
         shared.setdefault(pool.host, []).append(name)
     return [
         Caveat(
@@ -197,15 +221,13 @@ def caveats(
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, DockerPoolSettings],
+    target_settings: DockerSettings,
     profile: Profile,
 ) -> list[Caveat]:
     """What Docker deploys short of the ask: one Postgres container per database; no GPU with ``gpus: none``."""
-    from targets.docker.settings import DockerSettings
 
     del path
-    assert isinstance(target_settings, DockerSettings)
     found = _unchecked_engines(blueprint, pool_settings, target_settings)
     found += [
         Caveat(key, f"runs as one Postgres container on Docker: {' and '.join(asked)} not deployed")

@@ -45,7 +45,7 @@ def _upstream_name(route: ResolvedRoute) -> str:
 
 def edge_config(
     routes: Sequence[ResolvedRoute],
-    context: TargetContext,
+    context: TargetContext[DockerSettings],
     key_path: str,
     static_hosts: frozenset[str] = frozenset(),
 ) -> EdgeConfig:
@@ -103,14 +103,13 @@ class Edge(pulumi.ComponentResource):
         name: str,
         routes: Sequence[ResolvedRoute],
         engine: Engine,
-        context: TargetContext,
+        context: TargetContext[DockerSettings],
         labels: dict[str, str],
         depends_on: Sequence[pulumi.Resource],
         hosts: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__("gpu-platform:docker:Edge", name, None, pulumi.ResourceOptions())
         settings = context.settings
-        assert isinstance(settings, DockerSettings)
         config = edge_config(
             routes,
             context,
@@ -159,7 +158,9 @@ class Edge(pulumi.ComponentResource):
         )
         self.register_outputs({"config": files[CONFIG_FILE]})
 
-    def _certificate(self, name: str, context: TargetContext) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
+    def _certificate(
+        self, name: str, context: TargetContext[DockerSettings]
+    ) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
         if context.profile.tls == "ca":
             assert context.tls_certificate is not None
             assert context.tls_private_key is not None

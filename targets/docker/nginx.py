@@ -274,27 +274,62 @@ def _listener_problems(edge: EdgeConfig, known: dict[str, Upstream]) -> list[str
 
 
 def _edge_problems(edge: EdgeConfig) -> list[str]:
-    problems: list[str] = []
-    for label, port in (("http_port", edge.http_port), ("https_port", edge.https_port)):
-        if not _valid_port(port):
-            problems.append(f"{label} {port} must be 1-65535")
+    """The server-wide settings: ports, rate limit, CORS, response headers and body size, resolver, TLS files."""
+    return [
+        *_port_problems(edge),
+        *_rate_limit_problems(edge),
+        *_cors_problems(edge.cors_origins),
+        *_response_problems(edge),
+        *_resolver_problems(edge),
+        *_tls_file_problems(edge),
+    ]
+
+
+def _port_problems(edge: EdgeConfig) -> list[str]:
+    problems = [
+        f"{label} {port} must be 1-65535"
+        for label, port in (("http_port", edge.http_port), ("https_port", edge.https_port))
+        if not _valid_port(port)
+    ]
     if edge.http_port == edge.https_port:
         problems.append(f"http_port and https_port are both {edge.http_port}")
     if edge.redirect_https_port is not None and not _valid_port(edge.redirect_https_port):
         problems.append(f"redirect_https_port {edge.redirect_https_port} must be 1-65535")
+    return problems
+
+
+def _rate_limit_problems(edge: EdgeConfig) -> list[str]:
+    problems: list[str] = []
     if edge.rate_limit_rps is not None and edge.rate_limit_rps < 1:
         problems.append(f"rate_limit_rps must be >= 1 or None, got {edge.rate_limit_rps}")
     if edge.rate_limit_burst < 0:
         problems.append(f"rate_limit_burst must be >= 0, got {edge.rate_limit_burst}")
-    if "*" in edge.cors_origins and len(edge.cors_origins) > 1:
-        problems.append("cors_origins: '*' must be the only entry")
-    for origin in edge.cors_origins:
-        if origin != "*" and not _ORIGIN.match(origin):
-            problems.append(f"cors origin {origin!r} must be scheme://host[:port] with no path or trailing slash")
+    return problems
+
+
+def _cors_problems(origins: Sequence[str]) -> list[str]:
+    problems = ["cors_origins: '*' must be the only entry"] if "*" in origins and len(origins) > 1 else []
+    problems += [
+        f"cors origin {origin!r} must be scheme://host[:port] with no path or trailing slash"
+        for origin in origins
+        if origin != "*" and not _ORIGIN.match(origin)
+    ]
+    return problems
+
+
+def _response_problems(edge: EdgeConfig) -> list[str]:
+    """The security header level and the request body limit."""
+    problems: list[str] = []
     if edge.security_headers not in _HEADER_LEVELS:
         problems.append(f"security_headers {edge.security_headers!r} must be basic, full or enterprise")
     if not _SIZE.match(edge.client_max_body_size):
         problems.append(f"client_max_body_size {edge.client_max_body_size!r} must look like 10m, 512k or 1g")
+    return problems
+
+
+def _resolver_problems(edge: EdgeConfig) -> list[str]:
+    """An IP resolver, required as soon as one upstream resolves at request time."""
+    problems: list[str] = []
     if edge.resolver is not None:
         try:
             ipaddress.ip_address(edge.resolver)
@@ -305,10 +340,15 @@ def _edge_problems(edge: EdgeConfig) -> list[str]:
         problems.append(f"upstreams {names} resolve at request time but no resolver is set")
     if edge.resolver_valid_s < 1:
         problems.append(f"resolver_valid_s must be >= 1, got {edge.resolver_valid_s}")
-    for label, path in (("cert_path", edge.cert_path), ("key_path", edge.key_path)):
-        if not _FILE_PATH.match(path):
-            problems.append(f"{label} {path!r} must be an absolute path without whitespace or ;{{}}\"'#\\")
     return problems
+
+
+def _tls_file_problems(edge: EdgeConfig) -> list[str]:
+    return [
+        f"{label} {path!r} must be an absolute path without whitespace or ;{{}}\"'#\\"
+        for label, path in (("cert_path", edge.cert_path), ("key_path", edge.key_path))
+        if not _FILE_PATH.match(path)
+    ]
 
 
 def validate_edge(edge: EdgeConfig) -> None:

@@ -10,6 +10,9 @@ which are not written (their values never leave the Pulumi state).
 The program delivers files through never-started carrier containers and read-only
 volumes (``containers.py``); compose has ``secrets:`` and ``configs:`` for that, so
 carriers and their volumes become those entries of the workload they serve.
+
+Services, networks, volumes and files are written by name: the order the program registered
+them in changes from run to run under the mock runtime, and the files should not.
 """
 
 from __future__ import annotations
@@ -51,6 +54,11 @@ def _label(resource: RecordedLike, key: str) -> str | None:
     return next((str(lbl["value"]) for lbl in resource.inputs.get("labels") or [] if lbl.get("label") == key), None)
 
 
+def _by_name(resources: Sequence[RecordedLike]) -> list[RecordedLike]:
+    """Resources by type and Docker name (the name the engine knows), whatever order they were registered in."""
+    return sorted(resources, key=lambda r: (r.type, str(r.inputs.get("name", r.name)), r.name))
+
+
 def carriers(resources: Sequence[RecordedLike]) -> dict[str, RecordedLike]:
     """The carrier container of each container that receives files, by the served container's name."""
     found: dict[str, RecordedLike] = {}
@@ -63,6 +71,7 @@ def carriers(resources: Sequence[RecordedLike]) -> dict[str, RecordedLike]:
 
 def compose_documents(resources: Sequence[RecordedLike]) -> dict[str, dict[str, Any]]:
     """One compose document per Docker engine, keyed by a file-name-safe engine slug."""
+    resources = _by_name(resources)
     by_urn = {r.urn: r for r in resources}
     hosts = {r.urn: str(r.inputs.get("host", "unix:///var/run/docker.sock")) for r in resources if r.type == PROVIDER}
     files_of = carriers(resources)
@@ -97,109 +106,142 @@ def compose_documents(resources: Sequence[RecordedLike]) -> dict[str, dict[str, 
 def _service(
     box: RecordedLike, by_urn: dict[str, RecordedLike], doc: dict[str, Any], carrier: RecordedLike | None
 ) -> dict[str, Any]:
+    """The compose service of one recorded container, its keys in compose's usual reading order; the files
+    its carrier delivers are added to ``doc``'s top-level ``secrets`` and ``configs``."""
     inputs = box.inputs
     image = next(
         (str(by_urn[d].inputs.get("name")) for d in box.dependencies if d in by_urn and by_urn[d].type == IMAGE),
         str(inputs.get("image")),
     )
-    service: dict[str, Any] = {"image": image, "container_name": inputs.get("name")}
+    return {
+        "image": image,
+        "container_name": inputs.get("name"),
+        **_process(inputs),
+        **_confinement(inputs),
+        **_limits(inputs),
+        **_healthcheck(inputs),
+        **_attachments(inputs),
+        **_gpu_reservations(inputs),
+        **_observability(inputs),
+        **_delivered(carrier, str(inputs.get("name")), doc),
+    }
+
+
+# Container inputs copied as they are (when set at all, falsy values included), by their compose key.
+_AS_IS = (("user", "user"), ("readOnly", "read_only"), ("init", "init"), ("restart", "restart"))
+
+
+def _process(inputs: dict[str, Any]) -> dict[str, Any]:
+    """What runs and how: command, environment, user, read-only root, init, restart policy, tmpfs mounts."""
+    service: dict[str, Any] = {}
     if inputs.get("command"):
         service["command"] = inputs["command"]
     if inputs.get("envs"):
         service["environment"] = dict(e.split("=", 1) for e in inputs["envs"] if isinstance(e, str))
-    for key, target in (("user", "user"), ("readOnly", "read_only"), ("init", "init"), ("restart", "restart")):
-        if key in inputs:
-            service[target] = inputs[key]
+    service.update((target, inputs[key]) for key, target in _AS_IS if key in inputs)
     if inputs.get("tmpfs"):
         service["tmpfs"] = [f"{path}:{opts}" for path, opts in inputs["tmpfs"].items()]
-    if inputs.get("securityOpts"):
-        service["security_opt"] = inputs["securityOpts"]
+    return service
+
+
+def _confinement(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Security options and the capabilities dropped and added."""
     caps = inputs.get("capabilities") or {}
-    if caps.get("drops"):
-        service["cap_drop"] = caps["drops"]
-    if caps.get("adds"):
-        service["cap_add"] = caps["adds"]
-    if "memory" in inputs:
-        service["mem_limit"] = f"{inputs['memory']}m"
-    if "memoryReservation" in inputs:
-        service["mem_reservation"] = f"{inputs['memoryReservation']}m"
-    if "cpus" in inputs:
-        service["cpus"] = float(inputs["cpus"])
-    if "cpuShares" in inputs:
-        service["cpu_shares"] = inputs["cpuShares"]
+    candidates = (
+        ("security_opt", inputs.get("securityOpts")),
+        ("cap_drop", caps.get("drops")),
+        ("cap_add", caps.get("adds")),
+    )
+    return {key: value for key, value in candidates if value}
+
+
+def _limits(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Memory limit and reservation (MiB), CPUs and CPU shares."""
+    converters: tuple[tuple[str, str, Any], ...] = (
+        ("memory", "mem_limit", lambda v: f"{v}m"),
+        ("memoryReservation", "mem_reservation", lambda v: f"{v}m"),
+        ("cpus", "cpus", float),
+        ("cpuShares", "cpu_shares", lambda v: v),
+    )
+    return {target: convert(inputs[key]) for key, target, convert in converters if key in inputs}
+
+
+def _healthcheck(inputs: dict[str, Any]) -> dict[str, Any]:
     health = inputs.get("healthcheck")
-    if health:
-        service["healthcheck"] = {
+    if not health:
+        return {}
+    return {
+        "healthcheck": {
             "test": health.get("tests"),
             "interval": health.get("interval"),
             "timeout": health.get("timeout"),
             "retries": health.get("retries"),
             "start_period": health.get("startPeriod"),
         }
+    }
+
+
+def _attachments(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Published ports, networks with their aliases, and named volumes (the delivery volumes excepted: they
+    become compose secrets and configs, see ``_delivered``)."""
     ports = [
         f"{p.get('ip', '127.0.0.1')}:{p['external']}:{p['internal']}/{p.get('protocol', 'tcp')}"
         for p in inputs.get("ports") or []
         if p.get("external")
     ]
-    if ports:
-        service["ports"] = ports
     nets = inputs.get("networksAdvanced") or []
-    if nets:
-        service["networks"] = {str(n["name"]): {"aliases": n.get("aliases", [])} for n in nets}
-    # The delivery volumes become compose secrets and configs (below).
     vols = [v for v in inputs.get("volumes") or [] if v.get("containerPath") not in (SECRETS_DIR, CONFIG_DIR)]
-    if vols:
-        service["volumes"] = [f"{v['volumeName']}:{v['containerPath']}" for v in vols]
+    candidates = (
+        ("ports", ports),
+        ("networks", {str(n["name"]): {"aliases": n.get("aliases", [])} for n in nets}),
+        ("volumes", [f"{v['volumeName']}:{v['containerPath']}" for v in vols]),
+    )
+    return {key: value for key, value in candidates if value}
+
+
+def _gpu_reservations(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Device requests (GPUs) as compose ``deploy.resources.reservations.devices``."""
     devices = inputs.get("deviceRequests") or []
-    if devices:
-        service["deploy"] = {
-            "resources": {
-                "reservations": {
-                    "devices": [
-                        {
-                            k: v
-                            for k, v in (
-                                ("driver", d.get("driver")),
-                                ("count", d.get("count")),
-                                ("device_ids", d.get("deviceIds")),
-                                ("capabilities", d.get("capabilities")),
-                            )
-                            if v is not None
-                        }
-                        for d in devices
-                    ]
-                }
-            }
-        }
+    if not devices:
+        return {}
+    fields = (("driver", "driver"), ("count", "count"), ("device_ids", "deviceIds"), ("capabilities", "capabilities"))
+    reserved = [{key: d[name] for key, name in fields if d.get(name) is not None} for d in devices]
+    return {"deploy": {"resources": {"reservations": {"devices": reserved}}}}
+
+
+def _observability(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Log driver with its options, and labels."""
+    service: dict[str, Any] = {}
     if inputs.get("logDriver"):
         service["logging"] = {"driver": inputs["logDriver"], "options": inputs.get("logOpts", {})}
     if inputs.get("labels"):
         service["labels"] = {str(lbl["label"]): str(lbl["value"]) for lbl in inputs["labels"]}
-    secrets, configs = [], []
+    return service
+
+
+def _delivered(carrier: RecordedLike | None, container: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """The files the container's carrier uploads: secret ones as compose ``secrets`` (under /run/secrets by
+    their bare name), the others as ``configs``; each is declared in ``doc`` too."""
+    secrets: list[dict[str, Any]] = []
+    configs: list[dict[str, Any]] = []
     for upload in carrier.inputs.get("uploads") or [] if carrier is not None else []:
         path = str(upload["file"])
         if upload.get("content") == SECRET:
             secret_name = path.rsplit("/", 1)[-1]
             doc["secrets"][secret_name] = {"file": f"./secrets/{secret_name}"}
-            entry: dict[str, Any] = {"source": secret_name, "target": path}
-            if path.startswith(SECRETS_DIR + "/"):
-                entry["target"] = secret_name
-            secrets.append(entry)
+            target = secret_name if path.startswith(SECRETS_DIR + "/") else path
+            secrets.append({"source": secret_name, "target": target})
         else:
-            config_name = f"{inputs.get('name')}-{_slug(path)}"
+            config_name = f"{container}-{_slug(path)}"
             doc["configs"][config_name] = {"file": f"./files/{config_name}"}
             configs.append({"source": config_name, "target": path})
-    if secrets:
-        service["secrets"] = secrets
-    if configs:
-        service["configs"] = configs
-    return service
+    return {key: value for key, value in (("secrets", secrets), ("configs", configs)) if value}
 
 
 def config_files(resources: Sequence[RecordedLike]) -> dict[str, str]:
     """Non-secret uploaded files (e.g. the generated nginx.conf), keyed as in the compose ``configs``."""
     files: dict[str, str] = {}
-    for served, carrier in carriers(resources).items():
+    for served, carrier in carriers(_by_name(resources)).items():
         for upload in carrier.inputs.get("uploads") or []:
             content = upload.get("content")
             if isinstance(content, str) and content != SECRET:

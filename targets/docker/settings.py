@@ -7,11 +7,14 @@ the stack's ``gpu-platform:pools.<name>``; target settings from ``gpu-platform:d
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from stacks.units import parse_memory_mib
+
+if TYPE_CHECKING:
+    from stacks.profiles import Profile
 
 HOST_RULE = "a Docker host URL: unix:///path, ssh://user@host[:port] or tcp://host:port"
 _HOST = re.compile(r"^(unix:///\S+|ssh://[A-Za-z0-9._-]+@[A-Za-z0-9._-]+(:\d{1,5})?|tcp://[A-Za-z0-9._-]+:\d{1,5})$")
@@ -139,7 +142,7 @@ class DockerSettings(BaseModel):
     )
 
 
-def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:
+def requirements(profile: Profile, has_tls_settings: bool, settings: DockerSettings) -> list[str]:
     """CA-issued TLS on Docker needs the certificate and key in stack config."""
     del settings
     if profile.tls == "ca" and not has_tls_settings:

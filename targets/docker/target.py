@@ -52,11 +52,11 @@ class _PoolHandle:
 class DockerTarget:
     """Implements :class:`components.protocol.Target` for Docker."""
 
-    context: TargetContext
+    context: TargetContext[DockerSettings]
     name: str = "docker"
     routes: list[ResolvedRoute] = field(default_factory=list)
     _networks: dict[str, docker.Network] = field(default_factory=dict)
-    _pools: dict[str, Pool] = field(default_factory=dict)
+    _pools: dict[str, Pool[_PoolHandle]] = field(default_factory=dict)
     _upstream_resources: list[pulumi.Resource] = field(default_factory=list)
     # Which pool's settings each workload landed on (for wiring across engines).
     _placed: dict[str, DockerPoolSettings] = field(default_factory=dict)
@@ -104,13 +104,11 @@ class DockerTarget:
 
     @property
     def settings(self) -> DockerSettings:
-        assert isinstance(self.context.settings, DockerSettings)
         return self.context.settings
 
     # -- pools -------------------------------------------------------------
-    def pool(self, request: PoolRequest, parent: pulumi.Resource) -> Pool:
+    def pool(self, request: PoolRequest[DockerPoolSettings], parent: pulumi.Resource) -> Pool[_PoolHandle]:
         settings = request.settings
-        assert isinstance(settings, DockerPoolSettings)
         provider = docker.Provider(
             f"{request.name}-engine",
             host=settings.host,
@@ -146,8 +144,8 @@ class DockerTarget:
         return pool
 
     # -- services ----------------------------------------------------------
-    def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
-        handle = _handle(request.pool)
+    def service(self, request: ServiceRequest[_PoolHandle], parent: pulumi.Resource) -> ServiceEndpoint:
+        handle = request.pool.handle
         engine = handle.engine
         volumes = [
             (
@@ -239,8 +237,8 @@ class DockerTarget:
         return f"{scheme}://{host}:{port}{route.path}"
 
     # -- postgres ----------------------------------------------------------
-    def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint:
-        handle = _handle(request.pool)
+    def postgres(self, request: PostgresRequest[_PoolHandle], parent: pulumi.Resource) -> DatabaseEndpoint:
+        handle = request.pool.handle
         engine = handle.engine
         self._placed[request.name] = handle.settings
         password = self.secret(f"{request.name}-password", 32, parent)
@@ -304,7 +302,7 @@ class DockerTarget:
 
     def _backups(
         self,
-        request: PostgresRequest,
+        request: PostgresRequest[_PoolHandle],
         engine: Engine,
         password: pulumi.Output[str],
         db: docker.Container,
@@ -359,7 +357,7 @@ class DockerTarget:
 
     def _backup_owner(
         self,
-        request: PostgresRequest,
+        request: PostgresRequest[_PoolHandle],
         engine: Engine,
         store: docker.Volume,
         image: docker.RemoteImage,
@@ -396,9 +394,9 @@ class DockerTarget:
         )
 
     # -- secrets and the edge ----------------------------------------------
-    def workload_ranges(self, pool: Pool) -> pulumi.Output[Sequence[str]]:
+    def workload_ranges(self, pool: Pool[_PoolHandle]) -> pulumi.Output[Sequence[str]]:
         """The subnets Docker gave the pool's engine network (its IPAM configuration, known once it exists)."""
-        network = _handle(pool).engine.network
+        network = pool.handle.engine.network
         return network.ipam_configs.apply(lambda configs: [c.subnet for c in configs if c.subnet])
 
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
@@ -409,7 +407,7 @@ class DockerTarget:
         if not self.routes:
             return
         edge_pool = self.settings.edge_pool or next(iter(self._pools))
-        handle = _handle(self._pools[edge_pool])
+        handle = self._pools[edge_pool].handle
         Edge(
             "edge",
             routes=self.routes,
@@ -426,11 +424,6 @@ class DockerTarget:
             "gpu-platform.environment": self.context.profile.name,
             "gpu-platform.workload": workload,
         }
-
-
-def _handle(pool: Pool) -> _PoolHandle:
-    assert isinstance(pool.handle, _PoolHandle), f"pool {pool.name} was not built by the Docker target"
-    return pool.handle
 
 
 TARGET = DockerTarget

@@ -6,7 +6,7 @@ SDK-free: the stack loader runs these for every Kubernetes stack (``TargetPlugin
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import TYPE_CHECKING
 
 from stacks.errors import Caveat, Problem
 from stacks.placement import Placement
@@ -16,22 +16,22 @@ from stacks.spec import Blueprint, Volume
 from stacks.target_checks import database_features_not_built
 from stacks.workloads import workloads
 
+if TYPE_CHECKING:
+    from targets.kubernetes.settings import KubernetesPoolSettings, KubernetesSettings
+
 
 def check(
     source: str,
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, KubernetesPoolSettings],
+    target_settings: KubernetesSettings,
 ) -> list[Problem]:
     """Time-sliced GPUs are whole units: a pool's pods may not ask for more units than its cards offer."""
     import math
 
-    from targets.kubernetes.settings import KubernetesPoolSettings, KubernetesSettings
-
     del path
-    assert isinstance(target_settings, KubernetesSettings)
     problems: list[Problem] = []
     if blueprint.pixel_streaming and not target_settings.pod_cidrs:
         problems.append(
@@ -49,13 +49,11 @@ def check(
             continue
         pool = placement.pool_of[workload.key]
         settings = pool_settings[pool]
-        assert isinstance(settings, KubernetesPoolSettings)
         units = max(1, math.ceil(workload.requests.gpu * settings.time_slicing_replicas - 1e-9)) * workload.replicas
         asked.setdefault(pool, []).append((workload.key, units))
     problems += _kubernetes_names(blueprint, target_settings)
     for pool, items in asked.items():
         settings = pool_settings[pool]
-        assert isinstance(settings, KubernetesPoolSettings)
         offered = blueprint.pools[pool].gpus * settings.time_slicing_replicas
         total = sum(units for _, units in items)
         if total > offered:
@@ -91,16 +89,14 @@ def _volumes(blueprint: Blueprint) -> dict[str, dict[str, Volume]]:
     return found
 
 
-def _kubernetes_names(blueprint: Blueprint, target_settings: BaseModel) -> list[Problem]:
+def _kubernetes_names(blueprint: Blueprint, target_settings: KubernetesSettings) -> list[Problem]:
     """Names the Kubernetes target derives from the blueprint, each within the API's limit for its use.
 
     One problem per blueprint key and derived name (the strictest limit it breaks), so a long
     ``<fleet>-<tool>`` is named once, not once per object it would have named.
     """
     from targets.kubernetes import names
-    from targets.kubernetes.settings import KubernetesSettings
 
-    assert isinstance(target_settings, KubernetesSettings)
     volumes = _volumes(blueprint)
     # Workloads with a volume one replica owns become StatefulSets (targets/kubernetes/target.py).
     stateful = {key for key, found in volumes.items() if any(not v.shared for v in found.values())}
@@ -141,8 +137,8 @@ def caveats(
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, KubernetesPoolSettings],
+    target_settings: KubernetesSettings,
     profile: Profile,
 ) -> list[Caveat]:
     """Without CloudNativePG a database is one Postgres pod: read replicas and multi-AZ HA are not built.
@@ -150,10 +146,8 @@ def caveats(
     Not an error: a staging cluster without the operator still deploys a working database, and the
     prod profile asks for a replica by default. But ``pulumi up`` and the preview say so.
     """
-    from targets.kubernetes.settings import KubernetesSettings
 
     del path, placement, pool_settings
-    assert isinstance(target_settings, KubernetesSettings)
     if target_settings.cnpg:
         return []
     return [

@@ -21,7 +21,7 @@ from targets.kubernetes.settings import KubernetesSettings
 class Cluster(pulumi.ComponentResource):
     """Provider + Namespace (type ``gpu-platform:kubernetes:Cluster``)."""
 
-    def __init__(self, name: str, context: TargetContext, settings: KubernetesSettings) -> None:
+    def __init__(self, name: str, context: TargetContext[KubernetesSettings], settings: KubernetesSettings) -> None:
         super().__init__("gpu-platform:kubernetes:Cluster", name, None, None)
         self.stack = context.stack
         self.namespace_name = settings.namespace or f"gpu-platform-{context.stack}"

@@ -29,19 +29,19 @@ TLS_SECRET = "gateway-tls"
 API = "gateway.networking.k8s.io/v1"
 
 
-def domain(context: TargetContext) -> str:
+def domain(context: TargetContext[KubernetesSettings]) -> str:
     return context.domain or f"{context.stack}.gpu-platform.local"
 
 
-def hostname(route: ResolvedRoute, context: TargetContext) -> str:
+def hostname(route: ResolvedRoute, context: TargetContext[KubernetesSettings]) -> str:
     return f"{route.name}.{domain(context)}" if route.kind == "grpc" else domain(context)
 
 
-def tls(context: TargetContext) -> bool:
+def tls(context: TargetContext[KubernetesSettings]) -> bool:
     return context.profile.tls != "off"
 
 
-def acme_http01(context: TargetContext, settings: KubernetesSettings) -> bool:
+def acme_http01(context: TargetContext[KubernetesSettings], settings: KubernetesSettings) -> bool:
     """Whether cert-manager may solve ACME HTTP-01 challenges behind this Gateway.
 
     A ClusterIssuer (CA TLS) is typically ACME; its HTTP-01 solver pods then run in the stack's
@@ -50,7 +50,7 @@ def acme_http01(context: TargetContext, settings: KubernetesSettings) -> bool:
     return tls(context) and settings.cluster_issuer is not None
 
 
-def url(route: ResolvedRoute, context: TargetContext) -> str:
+def url(route: ResolvedRoute, context: TargetContext[KubernetesSettings]) -> str:
     secure = tls(context)
     if route.kind == "grpc":
         return f"{'grpcs' if secure else 'grpc'}://{hostname(route, context)}:{443 if secure else 80}"
@@ -58,13 +58,13 @@ def url(route: ResolvedRoute, context: TargetContext) -> str:
     return f"{scheme}://{hostname(route, context)}{route.path}"
 
 
-def _parent(context: TargetContext) -> list[dict[str, Any]]:
+def _parent(context: TargetContext[KubernetesSettings]) -> list[dict[str, Any]]:
     return [{"name": GATEWAY, "sectionName": "https" if tls(context) else "http"}]
 
 
 def route_resource(
     route: ResolvedRoute,
-    context: TargetContext,
+    context: TargetContext[KubernetesSettings],
     settings: KubernetesSettings,
     cluster: Cluster,
     parent: pulumi.Resource,
@@ -97,7 +97,10 @@ def route_resource(
 
 
 def gateway(
-    routes: Sequence[ResolvedRoute], context: TargetContext, settings: KubernetesSettings, cluster: Cluster
+    routes: Sequence[ResolvedRoute],
+    context: TargetContext[KubernetesSettings],
+    settings: KubernetesSettings,
+    cluster: Cluster,
 ) -> None:
     """The Gateway with HTTP (and HTTPS with a cert-manager certificate when the profile wants TLS)."""
     ns = cluster.namespace_name
@@ -165,7 +168,9 @@ def gateway(
     )
 
 
-def _issuer(context: TargetContext, settings: KubernetesSettings, cluster: Cluster) -> dict[str, str]:
+def _issuer(
+    context: TargetContext[KubernetesSettings], settings: KubernetesSettings, cluster: Cluster
+) -> dict[str, str]:
     """Prod: the cluster's CA issuer from settings; staging: a self-signed Issuer made here."""
     if settings.cluster_issuer:
         return {"name": settings.cluster_issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"}

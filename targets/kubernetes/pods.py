@@ -12,16 +12,27 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from components.protocol import SECRETS_DIR, HealthRequest, PortRequest
 
+if TYPE_CHECKING:
+    from targets.kubernetes.settings import KubernetesPoolSettings
+
 PART_OF = "gpu-platform"
 GPU_RESOURCE = "nvidia.com/gpu"
 # The taint GPU nodes carry (GPU Operator, EKS/GKE/AKS GPU node groups) so CPU-only pods stay off them.
 GPU_TOLERATION: Mapping[str, str] = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
+
+
+@dataclass(frozen=True)
+class PoolHandle:
+    """A pool as the Kubernetes target built it: its settings and where its pods go."""
+
+    settings: KubernetesPoolSettings
+    scheduling: Scheduling
 
 
 def manifest(fields: dict[str, Any]) -> Any:

@@ -22,6 +22,7 @@ from targets.kubernetes.names import BACKUP_SUFFIX
 from targets.kubernetes.network import Traffic
 from targets.kubernetes.pods import (
     Container,
+    PoolHandle,
     Scheduling,
     labels,
     manifest,
@@ -77,9 +78,9 @@ def claim(
 
 
 def build(
-    request: PostgresRequest,
+    request: PostgresRequest[PoolHandle],
     password: pulumi.Output[str],
-    context: TargetContext,
+    context: TargetContext[KubernetesSettings],
     settings: KubernetesSettings,
     cluster: Cluster,
     traffic: Traffic,
@@ -115,7 +116,7 @@ def build(
 
 
 def _credentials(
-    request: PostgresRequest,
+    request: PostgresRequest[PoolHandle],
     password: pulumi.Output[str],
     meta: dict[str, Any],
     cluster: Cluster,
@@ -132,7 +133,10 @@ def _credentials(
 
 
 def _cnpg_cluster(
-    request: PostgresRequest, meta: dict[str, Any], settings: KubernetesSettings, opts: pulumi.ResourceOptions
+    request: PostgresRequest[PoolHandle],
+    meta: dict[str, Any],
+    settings: KubernetesSettings,
+    opts: pulumi.ResourceOptions,
 ) -> pulumi.Resource:
     """A CloudNativePG Cluster: 1 + read replicas instances (3 when the profile wants multi-AZ HA)."""
     instances = 1 + request.read_replicas + (1 if request.multi_az and request.read_replicas < 2 else 0)
@@ -176,7 +180,7 @@ def _cnpg_cluster(
 
 
 def _statefulset(
-    request: PostgresRequest,
+    request: PostgresRequest[PoolHandle],
     meta: dict[str, Any],
     credentials: k8s.core.v1.Secret,
     settings: KubernetesSettings,
@@ -228,7 +232,7 @@ def _statefulset(
     return database
 
 
-def _container(request: PostgresRequest) -> Container:
+def _container(request: PostgresRequest[PoolHandle]) -> Container:
     """The Postgres container: password from a file, scram-sha-256, checksums, pg_isready health."""
     return Container(
         name="postgres",
@@ -269,16 +273,15 @@ def _operator_traffic(name: str, pods: dict[str, str], settings: KubernetesSetti
     traffic.extra_egress(name, {"ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]})
 
 
-def _scheduling(request: PostgresRequest) -> Scheduling:
-    handle = request.pool.handle
-    return getattr(handle, "scheduling", Scheduling())
+def _scheduling(request: PostgresRequest[PoolHandle]) -> Scheduling:
+    return request.pool.handle.scheduling
 
 
 def _backups(
-    request: PostgresRequest,
+    request: PostgresRequest[PoolHandle],
     host: str,
     password: pulumi.Output[str],
-    context: TargetContext,
+    context: TargetContext[KubernetesSettings],
     settings: KubernetesSettings,
     cluster: Cluster,
     traffic: Traffic,

@@ -4,6 +4,10 @@ Works on the offline preview's recorded resources (no SDK import): the inputs
 of a pulumi-kubernetes resource are the object itself (apiVersion, kind,
 metadata, spec, ...), so each is written as a manifest. Secret values appear as
 ``[secret]``: their real values never leave the Pulumi state.
+
+Files are numbered in apply order (``kubectl apply -f DIR`` takes them by name): by kind as Helm
+installs them, then by namespace and name. The order the program registered them in is not
+used: under the mock runtime it changes from run to run.
 """
 
 from __future__ import annotations
@@ -14,6 +18,41 @@ from typing import Any, Protocol
 
 import yaml
 
+# Helm's install order (helm/helm pkg/releaseutil/kind_sorter.go, InstallOrder, less its *List kinds): what
+# others need comes first. Kinds it does not list (Gateway API routes, CloudNativePG clusters, cert-manager
+# objects) come after, by kind.
+INSTALL_ORDER = (
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "Secret",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "ServiceAccount",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+)
 CORE_GROUPS = ("", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io")
 
 
@@ -24,7 +63,7 @@ class RecordedLike(Protocol):
 
 
 def manifests(resources: Sequence[RecordedLike]) -> list[dict[str, Any]]:
-    """Kubernetes objects in registration order (the namespace comes first)."""
+    """Kubernetes objects in apply order (the namespace first; see the module docstring)."""
     found = []
     for resource in resources:
         if not resource.type.startswith("kubernetes:") or "kind" not in resource.inputs:
@@ -32,7 +71,14 @@ def manifests(resources: Sequence[RecordedLike]) -> list[dict[str, Any]]:
         inputs = dict(resource.inputs)
         head = {"apiVersion": inputs.pop("apiVersion"), "kind": inputs.pop("kind"), "metadata": inputs.pop("metadata")}
         found.append({**head, **dict(sorted(inputs.items()))})
-    return found
+    return sorted(found, key=_apply_order)
+
+
+def _apply_order(manifest: dict[str, Any]) -> tuple[int, str, str, str]:
+    kind = str(manifest["kind"])
+    rank = INSTALL_ORDER.index(kind) if kind in INSTALL_ORDER else len(INSTALL_ORDER)
+    metadata = manifest["metadata"]
+    return rank, kind, str(metadata.get("namespace", "")), str(metadata.get("name", ""))
 
 
 def is_built_in(manifest: dict[str, Any]) -> bool:

@@ -7,9 +7,12 @@ blueprint's ``pools.<name>.targets.kubernetes`` merged with ``gpu-platform:pools
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from stacks.profiles import Profile
 
 Label = Annotated[str, Field(min_length=1, max_length=253)]
 
@@ -187,10 +190,9 @@ class KubernetesSettings(BaseModel):
     )
 
 
-def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:
+def requirements(profile: Profile, has_tls_settings: bool, settings: KubernetesSettings) -> list[str]:
     """CA-issued TLS on Kubernetes comes from a cert-manager ClusterIssuer the cluster already has."""
     del has_tls_settings
-    assert isinstance(settings, KubernetesSettings)
     if profile.tls == "ca" and not settings.cluster_issuer:
         return [
             "gpu-platform:kubernetes.cluster_issuer|the profile serves CA-issued TLS: name the cert-manager "

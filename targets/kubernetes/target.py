@@ -42,6 +42,7 @@ from targets.kubernetes import gateway, gpu, network, postgres
 from targets.kubernetes.cluster import Cluster
 from targets.kubernetes.pods import (
     Container,
+    PoolHandle,
     Scheduling,
     labels,
     manifest,
@@ -52,12 +53,6 @@ from targets.kubernetes.pods import (
     tmp_volumes,
 )
 from targets.kubernetes.settings import KubernetesPoolSettings, KubernetesSettings
-
-
-@dataclass(frozen=True)
-class _PoolHandle:
-    settings: KubernetesPoolSettings
-    scheduling: Scheduling
 
 
 def _uid_gid(user: str) -> tuple[int, int]:
@@ -71,7 +66,7 @@ def _uid_gid(user: str) -> tuple[int, int]:
 class KubernetesTarget:
     """Implements :class:`components.protocol.Target` for Kubernetes."""
 
-    context: TargetContext
+    context: TargetContext[KubernetesSettings]
     name: str = "kubernetes"
     _cluster: Cluster | None = None
     traffic: network.Traffic = field(default_factory=network.Traffic)
@@ -80,7 +75,6 @@ class KubernetesTarget:
 
     @property
     def settings(self) -> KubernetesSettings:
-        assert isinstance(self.context.settings, KubernetesSettings)
         return self.context.settings
 
     @property
@@ -94,9 +88,8 @@ class KubernetesTarget:
         return self.cluster.opts(parent, **extra)
 
     # -- pools -------------------------------------------------------------
-    def pool(self, request: PoolRequest, parent: pulumi.Resource) -> Pool:
+    def pool(self, request: PoolRequest[KubernetesPoolSettings], parent: pulumi.Resource) -> Pool[PoolHandle]:
         settings = request.settings
-        assert isinstance(settings, KubernetesPoolSettings)
         del parent  # a pool is scheduling facts; its time-slicing key is written in finish()
         replicas = settings.time_slicing_replicas if request.gpus else 1
         scheduling = Scheduling(
@@ -107,12 +100,11 @@ class KubernetesTarget:
         )
         if request.gpus and replicas > 1:
             self.time_sliced[request.name] = replicas  # written in finish(): one ConfigMap, a key per pool
-        return Pool(request.name, request.gpus, request.architecture, _PoolHandle(settings, scheduling))
+        return Pool(request.name, request.gpus, request.architecture, PoolHandle(settings, scheduling))
 
     # -- services ----------------------------------------------------------
-    def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
+    def service(self, request: ServiceRequest[PoolHandle], parent: pulumi.Resource) -> ServiceEndpoint:
         handle = request.pool.handle
-        assert isinstance(handle, _PoolHandle), f"pool {request.pool.name} was not built by the Kubernetes target"
         name = request.name
         meta = {"name": name, "namespace": self.cluster.namespace_name, "labels": labels(self.context.stack, name)}
         opts = self._opts(parent)
@@ -200,7 +192,7 @@ class KubernetesTarget:
         return PublicEndpoint(request.name, pulumi.Output.from_input(gateway.url(route, self.context)))
 
     # -- postgres ----------------------------------------------------------
-    def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint:
+    def postgres(self, request: PostgresRequest[PoolHandle], parent: pulumi.Resource) -> DatabaseEndpoint:
         password = self.secret(f"{request.name}-password", 32, parent)
         return postgres.build(request, password, self.context, self.settings, self.cluster, self.traffic, parent)
 
@@ -208,7 +200,7 @@ class KubernetesTarget:
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
         return random_secret(name, length, parent)
 
-    def workload_ranges(self, pool: Pool) -> pulumi.Output[Sequence[str]]:
+    def workload_ranges(self, pool: Pool[PoolHandle]) -> pulumi.Output[Sequence[str]]:
         """Pods take their addresses from the cluster's pod CIDRs (a setting: clusters differ)."""
         del pool
         return pulumi.Output.from_input(list(self.settings.pod_cidrs))

@@ -165,6 +165,21 @@ def dependency_order(containers: list[Recorded]) -> list[Recorded]:
 def apply(engine: Engine, stack: DesiredStack) -> Applied:
     """Create what does not exist yet; existing resources are left alone (see ``drift``)."""
     applied = Applied()
+    _create_networks(engine, stack, applied)
+    _create_volumes(engine, stack, applied)
+    for container in dependency_order(stack.containers):
+        inputs = container.unmasked_inputs
+        if engine.exists(f"/containers/{inputs['name']}/json"):
+            continue
+        image_id = engine.inspect("images", stack.image_of(container))["Id"]
+        try:
+            _create_container(engine, inputs, image_id, applied)
+        except EngineError as error:
+            applied.errors[inputs["name"]] = str(error)
+    return applied
+
+
+def _create_networks(engine: Engine, stack: DesiredStack, applied: Applied) -> None:
     for network in stack.networks:
         inputs = network.inputs
         if not engine.exists(f"/networks/{inputs['name']}"):
@@ -181,6 +196,9 @@ def apply(engine: Engine, stack: DesiredStack) -> Applied:
                 },
             )
             applied.created.append(f"network/{inputs['name']}")
+
+
+def _create_volumes(engine: Engine, stack: DesiredStack, applied: Applied) -> None:
     for volume in stack.volumes:
         inputs = volume.inputs
         if not engine.exists(f"/volumes/{inputs['name']}"):
@@ -188,46 +206,45 @@ def apply(engine: Engine, stack: DesiredStack) -> Applied:
                 "POST", "/volumes/create", {"Name": inputs["name"], "Labels": _labels(inputs.get("labels") or [])}
             )
             applied.created.append(f"volume/{inputs['name']}")
-    for container in dependency_order(stack.containers):
-        inputs = container.unmasked_inputs
-        name = inputs["name"]
-        if engine.exists(f"/containers/{name}/json"):
-            continue
-        image_id = engine.inspect("images", stack.image_of(container))["Id"]
+
+
+def _create_container(engine: Engine, inputs: dict[str, Any], image_id: str, applied: Applied) -> None:
+    """Create one container as the provider does: its networks, its uploaded files, then start it."""
+    name = inputs["name"]
+    created = engine.request("POST", "/containers/create", container_body(inputs, image_id), query={"name": name})
+    applied.created.append(f"container/{name}")
+    _connect(engine, created["Id"], inputs.get("networksAdvanced") or [])
+    for upload in inputs.get("uploads") or []:
+        engine.request(
+            "PUT",
+            f"/containers/{created['Id']}/archive",
+            query={"path": "/"},
+            raw=upload_tar(upload),
+            content_type="application/x-tar",
+        )
+    if not inputs.get("start", True):
+        return
+    engine.request("POST", f"/containers/{created['Id']}/start")
+    if inputs.get("attach"):
+        # Like the provider with attach: wait for the one-shot to exit before its dependents.
+        ended = engine.request("POST", f"/containers/{created['Id']}/wait")
+        if isinstance(ended, dict) and ended.get("StatusCode"):
+            applied.errors[name] = f"exited with status {ended['StatusCode']}"
+
+
+def _connect(engine: Engine, container_id: str, networks: list[dict[str, Any]]) -> None:
+    """Move the container from the default bridge to each of its networks, with its aliases there."""
+    for network in networks:
         try:
-            created = engine.request(
-                "POST", "/containers/create", container_body(inputs, image_id), query={"name": name}
-            )
-            applied.created.append(f"container/{name}")
-            for network in inputs.get("networksAdvanced") or []:
-                try:
-                    engine.request("POST", "/networks/bridge/disconnect", {"Container": created["Id"]})
-                except EngineError as error:
-                    if "is not connected" not in error.message:
-                        raise
-                engine.request(
-                    "POST",
-                    f"/networks/{network['name']}/connect",
-                    {"Container": created["Id"], "EndpointConfig": {"Aliases": network.get("aliases") or []}},
-                )
-            for upload in inputs.get("uploads") or []:
-                engine.request(
-                    "PUT",
-                    f"/containers/{created['Id']}/archive",
-                    query={"path": "/"},
-                    raw=upload_tar(upload),
-                    content_type="application/x-tar",
-                )
-            if inputs.get("start", True):
-                engine.request("POST", f"/containers/{created['Id']}/start")
-            if inputs.get("attach") and inputs.get("start", True):
-                # Like the provider with attach: wait for the one-shot to exit before its dependents.
-                ended = engine.request("POST", f"/containers/{created['Id']}/wait")
-                if isinstance(ended, dict) and ended.get("StatusCode"):
-                    applied.errors[name] = f"exited with status {ended['StatusCode']}"
+            engine.request("POST", "/networks/bridge/disconnect", {"Container": container_id})
         except EngineError as error:
-            applied.errors[name] = str(error)
-    return applied
+            if "is not connected" not in error.message:
+                raise
+        engine.request(
+            "POST",
+            f"/networks/{network['name']}/connect",
+            {"Container": container_id, "EndpointConfig": {"Aliases": network.get("aliases") or []}},
+        )
 
 
 def drift(engine: Engine, stack: DesiredStack) -> dict[str, list[str]]:
@@ -259,37 +276,57 @@ def drift(engine: Engine, stack: DesiredStack) -> dict[str, list[str]]:
 
 
 def _compare(want: dict[str, Any], actual: dict[str, Any], inputs: dict[str, Any]) -> list[str]:
-    config, host = actual["Config"], actual["HostConfig"]
-    diffs: list[str] = []
+    diffs = _differs("image", want["Image"], actual["Image"])
+    diffs += _config_diffs(want, actual["Config"])
+    diffs += _host_config_diffs(want["HostConfig"], actual["HostConfig"])
+    diffs += _network_diffs(actual["NetworkSettings"]["Networks"], inputs)
+    if inputs.get("mustRun", True) and inputs.get("start", True) and not actual["State"]["Running"]:
+        diffs.append(f"mustRun: container is {actual['State']['Status']}")
+    return diffs
 
-    def check(field_name: str, expected: Any, got: Any) -> None:
-        if expected != got:
-            diffs.append(f"{field_name}: program {expected!r}, engine {got!r}")
 
-    check("image", want["Image"], actual["Image"])
-    check("envs", sorted(want["Env"]), sorted(e for e in config.get("Env") or [] if e in want["Env"]))
-    check("user", want["User"], config.get("User", ""))
+def _differs(field_name: str, expected: Any, got: Any) -> list[str]:
+    return [f"{field_name}: program {expected!r}, engine {got!r}"] if expected != got else []
+
+
+def _config_diffs(want: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """Environment, user, command, entrypoint, labels and health check: only what the program sets."""
+    diffs = _differs("envs", sorted(want["Env"]), sorted(e for e in config.get("Env") or [] if e in want["Env"]))
+    diffs += _differs("user", want["User"], config.get("User", ""))
     if "Cmd" in want:
-        check("command", want["Cmd"], config.get("Cmd"))
+        diffs += _differs("command", want["Cmd"], config.get("Cmd"))
     if "Entrypoint" in want:
-        check("entrypoints", want["Entrypoint"], config.get("Entrypoint"))
+        diffs += _differs("entrypoints", want["Entrypoint"], config.get("Entrypoint"))
     labels = config.get("Labels") or {}
-    check("labels", want["Labels"], {k: labels[k] for k in want["Labels"] if k in labels})
+    diffs += _differs("labels", want["Labels"], {k: labels[k] for k in want["Labels"] if k in labels})
     if "Healthcheck" in want:
         actual_health = config.get("Healthcheck") or {}
-        check("healthcheck", want["Healthcheck"], {k: actual_health.get(k) for k in want["Healthcheck"]})
-    for key in ("ReadonlyRootfs", "Privileged", "Memory", "MemoryReservation", "NanoCpus", "CpuShares", "Init"):
-        check(key, want["HostConfig"][key], host.get(key))
-    check("tmpfs", want["HostConfig"]["Tmpfs"], host.get("Tmpfs") or {})
-    check("securityOpts", sorted(want["HostConfig"]["SecurityOpt"]), sorted(host.get("SecurityOpt") or []))
-    check("capabilities.drops", sorted(want["HostConfig"]["CapDrop"]), sorted(host.get("CapDrop") or []))
-    check("capabilities.adds", sorted(want["HostConfig"]["CapAdd"]), sorted(host.get("CapAdd") or []))
-    check("restart", want["HostConfig"]["RestartPolicy"]["Name"], host.get("RestartPolicy", {}).get("Name"))
-    check("ports", want["HostConfig"]["PortBindings"], host.get("PortBindings") or {})
-    check("binds", sorted(want["HostConfig"]["Binds"]), sorted(host.get("Binds") or []))
-    check("hosts", sorted(want["HostConfig"]["ExtraHosts"]), sorted(host.get("ExtraHosts") or []))
-    check("logOpts", want["HostConfig"]["LogConfig"], host.get("LogConfig"))
-    networks = actual["NetworkSettings"]["Networks"]
+        diffs += _differs("healthcheck", want["Healthcheck"], {k: actual_health.get(k) for k in want["Healthcheck"]})
+    return diffs
+
+
+def _host_config_diffs(want: dict[str, Any], host: dict[str, Any]) -> list[str]:
+    """Limits, confinement, restart policy, ports, binds, hosts and logging (lists compared as sets)."""
+    keys = ("ReadonlyRootfs", "Privileged", "Memory", "MemoryReservation", "NanoCpus", "CpuShares", "Init")
+    diffs = [diff for key in keys for diff in _differs(key, want[key], host.get(key))]
+    diffs += _differs("tmpfs", want["Tmpfs"], host.get("Tmpfs") or {})
+    for field_name, key in (
+        ("securityOpts", "SecurityOpt"),
+        ("capabilities.drops", "CapDrop"),
+        ("capabilities.adds", "CapAdd"),
+    ):
+        diffs += _differs(field_name, sorted(want[key]), sorted(host.get(key) or []))
+    diffs += _differs("restart", want["RestartPolicy"]["Name"], host.get("RestartPolicy", {}).get("Name"))
+    diffs += _differs("ports", want["PortBindings"], host.get("PortBindings") or {})
+    diffs += _differs("binds", sorted(want["Binds"]), sorted(host.get("Binds") or []))
+    diffs += _differs("hosts", sorted(want["ExtraHosts"]), sorted(host.get("ExtraHosts") or []))
+    diffs += _differs("logOpts", want["LogConfig"], host.get("LogConfig"))
+    return diffs
+
+
+def _network_diffs(networks: dict[str, Any], inputs: dict[str, Any]) -> list[str]:
+    """Every network the program names, with its aliases, and no other."""
+    diffs: list[str] = []
     for network in inputs.get("networksAdvanced") or []:
         attached = networks.get(network["name"])
         if attached is None:
@@ -301,8 +338,6 @@ def _compare(want: dict[str, Any], actual: dict[str, Any], inputs: dict[str, Any
     extra = set(networks) - {n["name"] for n in inputs.get("networksAdvanced") or []} - {inputs.get("networkMode")}
     if extra:
         diffs.append(f"networksAdvanced: also attached to {sorted(extra)}")
-    if inputs.get("mustRun", True) and inputs.get("start", True) and not actual["State"]["Running"]:
-        diffs.append(f"mustRun: container is {actual['State']['Status']}")
     return diffs
 
 
