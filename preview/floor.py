@@ -44,19 +44,22 @@ class _Trivial(pulumi.runtime.Mocks):
 
 
 def typed_class(token: str) -> type[pulumi.CustomResource] | None:
-    """The SDK class registering ``token``, or None when it cannot be found."""
+    """The SDK class registering ``token``, or None when it cannot be found.
+
+    Module paths are tried from the most specific (``apps/v1`` -> ``apps.v1``, ``networking.k8s.io/v1``
+    -> ``networking.v1``, ``ec2/instance`` -> ``ec2.instance``) to the package root; a type no module has
+    (a CRD such as a Gateway API route) takes the SDK's generic ``apiextensions.CustomResource``.
+    """
     package, module, name = token.split(":")
-    if package == "pulumi" and module == "providers":  # pulumi:providers:aws -> pulumi_aws.Provider
+    if package == "pulumi" and module == "providers":  # pulumi:providers:<pkg> -> pulumi_<pkg>.Provider
         return _class(f"pulumi_{name.replace('-', '_')}", "Provider")
-    parts = module.split("/")
-    if package == "kubernetes":  # apps/v1 -> apps.v1; networking.k8s.io/v1 -> networking.v1; CRDs are generic
-        group = parts[0].removesuffix(".k8s.io")
-        found = _class(".".join(["pulumi_kubernetes", group.split(".")[0], *parts[1:]]), name)
-        crd = _class("pulumi_kubernetes.apiextensions", "CustomResource")
-        return found if found is not None and "." not in group else crd
-    if len(parts) > 1:  # aws:ec2/instance -> ec2; docker:index/container -> the package root
-        parts = parts[:1]
-    return _class(".".join([f"pulumi_{package.replace('-', '_')}", *(p for p in parts if p != "index")]), name)
+    root = f"pulumi_{package.replace('-', '_')}"
+    parts = [part.split(".")[0] for part in module.split("/") if part != "index"]
+    for depth in range(len(parts), -1, -1):
+        found = _class(".".join([root, *parts[:depth]]), name)
+        if found is not None:
+            return found
+    return _class(f"{root}.apiextensions", "CustomResource")
 
 
 def _class(module: str, name: str) -> type[pulumi.CustomResource] | None:
@@ -70,19 +73,11 @@ def _class(module: str, name: str) -> type[pulumi.CustomResource] | None:
 def _keyword_arguments(cls: type, inputs: dict[str, Any]) -> dict[str, Any] | None:
     """``inputs`` as ``cls``'s keyword arguments, or None when one does not match a parameter."""
     kwargs = {_CAMEL.sub("_", key).lower(): value for key, value in inputs.items()}
-    if cls.__name__ == "CustomResource":  # pulumi_kubernetes.apiextensions: any fields, apiVersion and kind given
-        return kwargs if {"api_version", "kind"} <= set(kwargs) else None
-    if cls.__module__.startswith("pulumi_kubernetes"):
-        kwargs.pop("kind", None)  # the typed class sets apiVersion and kind itself
-        kwargs.pop("api_version", None)
-    accepted = set(inspect.signature(cls._internal_init).parameters)  # type: ignore[attr-defined]
+    accepted = set(inspect.signature(getattr(cls, "_internal_init", cls.__init__)).parameters)
+    for fixed in ("kind", "api_version"):  # a typed class that sets them itself does not take them
+        if fixed not in accepted:
+            kwargs.pop(fixed, None)
     return kwargs if set(kwargs) <= accepted else None
-
-
-def _construct(cls: type, name: str, opts: pulumi.ResourceOptions, kwargs: dict[str, Any]) -> pulumi.Resource:
-    if cls.__name__ == "CustomResource":
-        return cls(name, opts=opts, **kwargs)
-    return cls(name, opts, **kwargs)
 
 
 def parents_first(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -121,7 +116,7 @@ def program(resources: list[dict[str, Any]], bare: list[str]) -> Callable[[], No
             cls = typed_class(token)
             kwargs = _keyword_arguments(cls, inputs) if cls is not None else None
             if cls is not None and kwargs is not None:
-                made[resource["urn"]] = _construct(cls, name, opts, kwargs)
+                made[resource["urn"]] = cls(name, opts=opts, **kwargs)
             else:
                 bare.append(token)
                 made[resource["urn"]] = pulumi.CustomResource(token, name, inputs, opts)
