@@ -1,11 +1,17 @@
 """The Docker target's ``cost`` hook: each engine host at the hourly figure the stack gives it.
 
 The program creates containers on hosts someone already runs (a laptop, a rented server), so
-nothing it registers has a list price. A stack that wants a figure gives a host an hourly cost
-in its usage file, keyed by the host as the pool settings name it (``resource_usage:
-{"ssh://ops@gpu-1": {hourly_cost: 0.50}}``), or every host one figure
-(``resource_type_default_usage: {docker:host: {hourly_cost: ...}}``). Without one a host is shown
-at zero with that reason, never silently left out. Pools on one host are one line.
+nothing it registers has a list price. A host's hourly figure comes from, first match wins:
+
+1. the usage file's ``resource_usage: {"ssh://ops@gpu-1": {hourly_cost: 0.50}}`` (keyed by the
+   host as the pool settings name it): an override for one estimate, e.g. a what-if;
+2. the stack's ``gpu-platform:docker.engines.<host>.hourly_cost`` (targets/docker/settings.py),
+   the figure that lives with the deployment;
+3. the usage file's ``resource_type_default_usage: {docker:host: {hourly_cost: ...}}``, one figure
+   for every host the stack does not price.
+
+Without one a host is shown at zero with that reason, never silently left out. Pools on one host
+are one line.
 """
 
 from __future__ import annotations
@@ -35,9 +41,7 @@ def cost(resources: Sequence[Recorded], context: CostContext) -> list[CostLine]:
 
 
 def _host(host: str, pools: list[str], context: CostContext) -> CostLine:
-    rate, how = context.usage.value(host, HOST_TYPE, "hourly_cost", Decimal(0))
-    given = "default" not in how
-    reason = f"no hourly figure for this host: zero (set resource_usage.{host!r}.hourly_cost in a usage file)"
+    rate, assumption, source = _rate(host, context)
     return CostLine(
         resource=host,
         type=HOST_TYPE,
@@ -45,9 +49,29 @@ def _host(host: str, pools: list[str], context: CostContext) -> CostLine:
         unit="hours",
         price=rate,
         quantity=HOURS_PER_MONTH,
-        assumption=how if given else reason,
-        source="the stack's usage file" if given else "",
+        assumption=assumption,
+        source=source,
         pool=pools[0] if len(pools) == 1 else None,
         component="hosts",
         usage=True,
     )
+
+
+def _rate(host: str, context: CostContext) -> tuple[Decimal, str, str]:
+    """(USD per hour, the assumption shown, the source shown) by the precedence in the module docstring."""
+    if "hourly_cost" in (context.usage.by_resource.get(host) or {}):
+        rate, how = context.usage.value(host, HOST_TYPE, "hourly_cost", Decimal(0))
+        return rate, how, "the usage file (overrides the stack's figure)"
+    engines = getattr(context.target_settings, "engines", {}) or {}
+    configured = getattr(engines.get(host), "hourly_cost", None)
+    if configured is not None:
+        key = f"gpu-platform:docker.engines.{host}.hourly_cost"
+        return Decimal(str(configured)), f"hourly_cost={configured} ({key})", "the stack's config"
+    rate, how = context.usage.value(host, HOST_TYPE, "hourly_cost", Decimal(0))
+    if "default" not in how:
+        return rate, how, "the usage file"
+    reason = (
+        f'no hourly figure for this host: zero (set gpu-platform:docker.engines["{host}"].hourly_cost in the '
+        f"stack, or resource_usage.{host!r}.hourly_cost in a usage file)"
+    )
+    return rate, reason, ""

@@ -87,6 +87,16 @@ class EngineCapacity(BaseModel):
     memory: Annotated[int, BeforeValidator(parse_memory_mib), Field(gt=0)] = Field(
         description="Memory of the engine's machine: a number of MiB or a size such as 64Gi. Required."
     )
+    # The cost estimate (python -m preview STACK --cost, targets/docker/cost.py) prices each engine
+    # host at this figure; the program registers nothing with a list price on a machine you run.
+    hourly_cost: Annotated[float, Field(ge=0, le=1000)] | None = Field(
+        default=None,
+        description=(
+            "What the engine's machine costs, in USD per hour (0 to 1000), for the cost estimate (--cost): "
+            "the host is priced at it for 730 hours a month. Default: none, the host is shown at zero with "
+            "that reason. A usage file's resource_usage.<host>.hourly_cost overrides it."
+        ),
+    )
 
 
 class DockerSettings(BaseModel):
