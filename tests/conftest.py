@@ -66,6 +66,21 @@ def shipped(stack: str) -> PreviewResult:
     return _SHIPPED[stack]
 
 
+_RUNS: dict[str, PreviewResult] = {}
+
+
+def cached_run(stack: str, **overrides: Any) -> PreviewResult:
+    """``run(stack, **overrides)`` once per session: tests asking for the same stack and config share it.
+
+    The result is read-only for tests (like :func:`shipped`); a test that changes what the program
+    sees (monkeypatch, a blueprint written to ``tmp_path``) runs the program itself.
+    """
+    key = json.dumps([stack, overrides], sort_keys=True)
+    if key not in _RUNS:
+        _RUNS[key] = run_program(stack, stack_config(stack, **overrides))
+    return _RUNS[key]
+
+
 @pytest.fixture(scope="session")
 def dev_result() -> PreviewResult:
     """The dev stack as shipped (Docker)."""

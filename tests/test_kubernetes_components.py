@@ -11,7 +11,6 @@ names the component and the field that drifted.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,12 +18,12 @@ from typing import Any, ClassVar
 import pulumi
 import pytest
 import yaml
-from pulumi.runtime.mocks import MockResourceArgs
 
-from preview.mocks import SECRET, PlatformMocks, Recorded
+from preview.mocks import SECRET, Recorded
 from preview.policies import evaluate
 from preview.runner import PreviewResult
-from tests.conftest import Runner, reference_blueprint, shipped, write_blueprint
+from tests.conftest import Runner, shipped, write_blueprint
+from tests.kit import fixture, names, one
 from tests.tokens import (
     K8S_CERTIFICATE,
     K8S_CNPG_CLUSTER,
@@ -74,29 +73,10 @@ NAME_LABEL = "app.kubernetes.io/name"
 GPU = "nvidia.com/gpu"
 SECRETS_DIR = "/run/secrets"
 
-GPU_NODE_SELECTOR = {"nvidia.com/gpu.present": "true"}
-POOL_TOLERATION = {"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}
-POOLS: dict[str, Any] = {
-    "general": {"cpu": 16, "memory": "64Gi"},
-    "gpu": {
-        "cpu": 8,
-        "memory": "32Gi",
-        "gpus": 1,
-        "gpu_model": "A10G",
-        "targets": {
-            "kubernetes": {
-                "node_selector": GPU_NODE_SELECTOR,
-                "tolerations": [POOL_TOLERATION],
-                "time_slicing_replicas": 4,
-            }
-        },
-    },
-}
-API: dict[str, Any] = {
-    "image": "ghcr.io/example/api:1.0.0",
-    "ports": [{"name": "http", "container_port": 8000}],
-    "requests": {"cpu": 0.5, "memory": "512Mi"},
-}
+POOLS: dict[str, Any] = fixture("pools-kubernetes")
+GPU_NODE_SELECTOR: dict[str, str] = POOLS["gpu"]["targets"]["kubernetes"]["node_selector"]
+(POOL_TOLERATION,) = POOLS["gpu"]["targets"]["kubernetes"]["tolerations"]
+API: dict[str, Any] = fixture("api")
 
 
 # -- running a blueprint -------------------------------------------------------------------------
@@ -126,17 +106,6 @@ def run_blueprint(
 
 
 # -- lookups -------------------------------------------------------------------------------------
-
-
-def one(result: PreviewResult, token: str, name: str) -> Recorded:
-    """The single resource of ``token`` whose Pulumi name is ``name``."""
-    found = [r for r in result.of_type(token) if r.name == name]
-    assert len(found) == 1, f"expected one {token} named {name}, got {len(found)}"
-    return found[0]
-
-
-def names(result: PreviewResult, token: str) -> set[str]:
-    return {r.name for r in result.of_type(token)}
 
 
 def workload(result: PreviewResult, name: str) -> Recorded:
@@ -1093,84 +1062,6 @@ def staging_result() -> PreviewResult:
 
 class TestStagingStack:
     """The reference blueprint on Kubernetes: every component, no mandatory policy violation."""
-
-    def test_component_counts_match_the_reference_blueprint(self, staging_result: PreviewResult) -> None:
-        reference = reference_blueprint()
-        counts = Counter(
-            r.type.removeprefix(COMPONENT) for r in staging_result.resources if r.type.startswith(COMPONENT)
-        )
-        # Signalling is a WebSocketGateway inside each PixelStreaming component.
-        assert counts == {
-            "GpuNode": len(reference["pools"]),
-            "Service": len(reference["services"]),
-            "WebSocketGateway": len(reference["websocket_gateways"]) + len(reference["pixel_streaming"]),
-            "ManagedPostgres": len(reference["databases"]),
-            "GrpcToolFleet": len(reference["grpc_tool_fleets"]),
-            "PixelStreaming": len(reference["pixel_streaming"]),
-        }
-
-    def test_workload_kinds_follow_the_blueprint(self, staging_result: PreviewResult) -> None:
-        """Volumes (and databases) make StatefulSets; everything else is a Deployment."""
-        reference = reference_blueprint()
-        services: dict[str, dict[str, Any]] = dict(reference["services"])
-        services |= {n: g["service"] for n, g in reference["websocket_gateways"].items()}
-        for fleet, spec in reference["grpc_tool_fleets"].items():
-            services[f"{fleet}-api"] = spec["api"]
-            services |= {f"{fleet}-{t}": tool for t, tool in spec["tools"].items()}
-        for name, spec in reference["pixel_streaming"].items():
-            services[f"{name}-streamer"] = spec["streamer"]
-            services[f"{name}-signalling"] = spec["signalling"]["service"]
-            services[f"{name}-turn"] = {}
-        stateful = {n for n, s in services.items() if s.get("volumes")} | set(reference["databases"])
-        assert names(staging_result, STATEFUL_SET) == stateful
-        assert names(staging_result, DEPLOYMENT) == set(services) - stateful
-        assert names(staging_result, CRON_JOB) == {f"{db}-backup" for db in reference["databases"]}
-
-    def test_routes_follow_the_blueprint(self, staging_result: PreviewResult) -> None:
-        reference = reference_blueprint()
-        routed = {n for n, s in reference["services"].items() if s.get("route")}
-        routed |= set(reference["websocket_gateways"]) | {f"{f}-api" for f in reference["grpc_tool_fleets"]}
-        routed |= {f"{n}-signalling" for n in reference["pixel_streaming"]}
-        assert names(staging_result, HTTP_ROUTE) == {f"{n}-route" for n in routed} | {"https-redirect-route"}
-        tools = {
-            f"{fleet}-{tool}-route"
-            for fleet, spec in reference["grpc_tool_fleets"].items()
-            if spec.get("public_grpc")
-            for tool in spec["tools"]
-        }
-        assert names(staging_result, GRPC_ROUTE) == tools
-
-    def test_every_pod_meets_pss_restricted(self, staging_result: PreviewResult) -> None:
-        specs = dict(pod_specs(staging_result))
-        assert len(specs) >= 15
-        for name, spec in specs.items():
-            assert_restricted(name, spec)
-
-    def test_no_mandatory_policy_violation(self, staging_result: PreviewResult) -> None:
-        found = evaluate(staging_result.resources, STACK)
-        assert [v for v in found if v.enforcement == "mandatory"] == []
-
-    def test_no_generated_secret_appears_in_plaintext(self, staging_result: PreviewResult) -> None:
-        """Ask the mocks what each RandomPassword returned and look for it in every input."""
-        mocks = PlatformMocks()
-        passwords = staging_result.of_type("random:index/randomPassword:RandomPassword")
-        assert {p.name for p in passwords} == {"bem-db-password", "unreal-turn-secret"}
-        text = str([r.inputs for r in staging_result.resources])
-        for password in passwords:
-            _, state = mocks.new_resource(MockResourceArgs(password.type, password.name, password.inputs))
-            assert state["result"] not in text, password.name
-
-    def test_a_root_service_is_a_mandatory_violation(self, run: Runner, tmp_path: Path) -> None:
-        """allow_root lets the blueprint through; the policy pack still stops uid 0 in staging."""
-        reference = reference_blueprint()
-        reference["services"]["ui"]["user"] = "0:0"
-        reference["services"]["ui"]["allow_root"] = True
-        result = run(STACK, blueprint=write_blueprint(tmp_path, reference))
-        mandatory = [v for v in evaluate(result.resources, STACK) if v.enforcement == "mandatory"]
-        assert {v.policy for v in mandatory} == {"gpu-platform-k8s-run-as-non-root"}
-        ui = workload(result, "ui")
-        assert {v.urn for v in mandatory} == {ui.urn}
-        assert all("runAsUser: 0" in v.message for v in mandatory)
 
 
 class TestRegressions:
