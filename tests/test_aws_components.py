@@ -27,7 +27,7 @@ from preview.mocks import SECRET, PlatformMocks, Recorded, RecordingMonitor
 from preview.policies import evaluate
 from preview.runner import PreviewResult, run_program
 from targets.aws.mocks import MOCK_ACCOUNT
-from tests.conftest import Runner, shipped, stack_config, write_blueprint
+from tests.conftest import Runner, reference_blueprint, shipped, stack_config, write_blueprint
 from tests.kit import fixture, names, one
 from tests.tokens import (
     AWS_APPAUTOSCALING_POLICY,
@@ -1340,6 +1340,73 @@ class TestProdStack:
     def test_no_mandatory_policy_violation(self, prod_result: PreviewResult) -> None:
         found = evaluate(prod_result.resources, STACK)
         assert [v for v in found if v.enforcement == "mandatory"] == []
+
+    def test_one_ecs_service_per_workload(self, prod_result: PreviewResult) -> None:
+        reference = reference_blueprint()
+        workloads = set(reference["services"]) | set(reference["websocket_gateways"])
+        for fleet, spec in reference["grpc_tool_fleets"].items():
+            workloads |= {f"{fleet}-api"} | {f"{fleet}-{t}" for t in spec["tools"]}
+        for name in reference["pixel_streaming"]:
+            workloads |= {f"{name}-streamer", f"{name}-signalling", f"{name}-turn"}
+        assert {s.inputs["name"] for s in prod_result.of_type(ECS_SERVICE)} == workloads
+        assert {t.name.removesuffix("-task") for t in prod_result.of_type(TASK_DEFINITION)} == workloads
+
+    def test_work_on_gpu_pools_runs_on_ec2_and_the_rest_on_fargate(self, prod_result: PreviewResult) -> None:
+        """The pool a workload is placed on decides: GPU pools are EC2 capacity (TURN follows its streamer)."""
+        reference = reference_blueprint()
+        gpu_pools = {n for n, p in reference["pools"].items() if p.get("gpus")}
+        placed = {
+            workload_name(key): pool
+            for key, pool in prod_result.outputs["placement"].items()
+            if not key.startswith("databases.")
+        }
+        assert {t.name.removesuffix("-task") for t in prod_result.of_type(TASK_DEFINITION)} == set(placed)
+        for name, pool in placed.items():
+            expected = ["EC2"] if pool in gpu_pools else ["FARGATE"]
+            assert task(prod_result, name)["requiresCompatibilities"] == expected, name
+        on_gpu = {n for n, p in placed.items() if p in gpu_pools}
+        gpu_work = {n for n, s in reference["services"].items() if s.get("requests", {}).get("gpu")}
+        assert gpu_work | {f"{n}-streamer" for n in reference["pixel_streaming"]} <= on_gpu
+
+    def test_rds_per_database_with_a_replica(self, prod_result: PreviewResult) -> None:
+        reference = reference_blueprint()
+        primaries = {r.name.removesuffix("-primary") for r in prod_result.of_type(RDS_INSTANCE) if "-primary" in r.name}
+        assert primaries == set(reference["databases"])
+        assert len(prod_result.of_type(RDS_INSTANCE)) == 2 * len(reference["databases"])
+
+    def test_every_container_is_hardened(self, prod_result: PreviewResult) -> None:
+        boxes = dict(containers_everywhere(prod_result))
+        assert len(boxes) >= 14
+        for name, box in boxes.items():
+            assert box["readonlyRootFilesystem"] is True, name
+            assert box["privileged"] is False, name
+            if name.endswith("/init"):  # root with CHOWN only, to hand root-owned bind volumes to the workload
+                assert "CHOWN" not in box["linuxParameters"]["capabilities"]["drop"], name
+                assert "add" not in box["linuxParameters"]["capabilities"], name
+                assert box["essential"] is False, name
+                continue
+            assert box["user"].split(":")[0] not in {"0", "root"}, name
+            assert box["linuxParameters"]["capabilities"]["drop"] == ["ALL"], name
+            assert box["logConfiguration"]["logDriver"] == "awslogs", name
+            assert SECRET not in json.dumps(box.get("environment", [])), name
+
+    def test_the_world_reaches_only_the_alb_and_the_turn_listener(self, prod_result: PreviewResult) -> None:
+        reference = reference_blueprint()
+        expected = {("alb", "tcp", 80), ("alb", "tcp", 443)}
+        for name, spec in reference["pixel_streaming"].items():
+            port = spec["turn"]["listening_port"]
+            expected |= {(f"{name}-turn-nlb", "udp", port), (f"{name}-turn-nlb", "tcp", port)}
+        assert world_ingress(prod_result) == expected
+
+    def test_every_aws_resource_uses_the_explicit_provider(self, prod_result: PreviewResult) -> None:
+        (provider,) = prod_result.of_type(AWS_PROVIDER)
+        assert provider.inputs["region"] == json.loads(prod_result.config["gpu-platform:aws"])["region"]
+        aws_resources = [r for r in prod_result.resources if r.type.startswith("aws:")]
+        assert len(aws_resources) > 200
+        for resource in aws_resources:
+            assert resource.provider is not None, resource.name
+            assert resource.provider.endswith(f"::{provider.name}"), resource.name
+            assert resource.provider == provider.urn, resource.name
 
 
 # -- regressions found in review (each test failed before its fix) ----------------------------------

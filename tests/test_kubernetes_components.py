@@ -18,11 +18,12 @@ from typing import Any, ClassVar
 import pulumi
 import pytest
 import yaml
+from pulumi.runtime.mocks import MockResourceArgs
 
-from preview.mocks import SECRET, Recorded
+from preview.mocks import SECRET, PlatformMocks, Recorded
 from preview.policies import evaluate
 from preview.runner import PreviewResult
-from tests.conftest import Runner, shipped, write_blueprint
+from tests.conftest import Runner, reference_blueprint, shipped, write_blueprint
 from tests.kit import fixture, names, one
 from tests.tokens import (
     K8S_CERTIFICATE,
@@ -1062,6 +1063,69 @@ def staging_result() -> PreviewResult:
 
 class TestStagingStack:
     """The reference blueprint on Kubernetes: every component, no mandatory policy violation."""
+
+    def test_workload_kinds_follow_the_blueprint(self, staging_result: PreviewResult) -> None:
+        """Volumes (and databases) make StatefulSets; everything else is a Deployment."""
+        reference = reference_blueprint()
+        services: dict[str, dict[str, Any]] = dict(reference["services"])
+        services |= {n: g["service"] for n, g in reference["websocket_gateways"].items()}
+        for fleet, spec in reference["grpc_tool_fleets"].items():
+            services[f"{fleet}-api"] = spec["api"]
+            services |= {f"{fleet}-{t}": tool for t, tool in spec["tools"].items()}
+        for name, spec in reference["pixel_streaming"].items():
+            services[f"{name}-streamer"] = spec["streamer"]
+            services[f"{name}-signalling"] = spec["signalling"]["service"]
+            services[f"{name}-turn"] = {}
+        stateful = {n for n, s in services.items() if s.get("volumes")} | set(reference["databases"])
+        assert names(staging_result, STATEFUL_SET) == stateful
+        assert names(staging_result, DEPLOYMENT) == set(services) - stateful
+        assert names(staging_result, CRON_JOB) == {f"{db}-backup" for db in reference["databases"]}
+
+    def test_routes_follow_the_blueprint(self, staging_result: PreviewResult) -> None:
+        reference = reference_blueprint()
+        routed = {n for n, s in reference["services"].items() if s.get("route")}
+        routed |= set(reference["websocket_gateways"]) | {f"{f}-api" for f in reference["grpc_tool_fleets"]}
+        routed |= {f"{n}-signalling" for n in reference["pixel_streaming"]}
+        assert names(staging_result, HTTP_ROUTE) == {f"{n}-route" for n in routed} | {"https-redirect-route"}
+        tools = {
+            f"{fleet}-{tool}-route"
+            for fleet, spec in reference["grpc_tool_fleets"].items()
+            if spec.get("public_grpc")
+            for tool in spec["tools"]
+        }
+        assert names(staging_result, GRPC_ROUTE) == tools
+
+    def test_every_pod_meets_pss_restricted(self, staging_result: PreviewResult) -> None:
+        specs = dict(pod_specs(staging_result))
+        assert len(specs) >= 15
+        for name, spec in specs.items():
+            assert_restricted(name, spec)
+
+    def test_no_mandatory_policy_violation(self, staging_result: PreviewResult) -> None:
+        found = evaluate(staging_result.resources, STACK)
+        assert [v for v in found if v.enforcement == "mandatory"] == []
+
+    def test_no_generated_secret_appears_in_plaintext(self, staging_result: PreviewResult) -> None:
+        """Ask the mocks what each RandomPassword returned and look for it in every input."""
+        mocks = PlatformMocks()
+        passwords = staging_result.of_type("random:index/randomPassword:RandomPassword")
+        assert {p.name for p in passwords} == {"bem-db-password", "unreal-turn-secret"}
+        text = str([r.inputs for r in staging_result.resources])
+        for password in passwords:
+            _, state = mocks.new_resource(MockResourceArgs(password.type, password.name, password.inputs))
+            assert state["result"] not in text, password.name
+
+    def test_a_root_service_is_a_mandatory_violation(self, run: Runner, tmp_path: Path) -> None:
+        """allow_root lets the blueprint through; the policy pack still stops uid 0 in staging."""
+        reference = reference_blueprint()
+        reference["services"]["ui"]["user"] = "0:0"
+        reference["services"]["ui"]["allow_root"] = True
+        result = run(STACK, blueprint=write_blueprint(tmp_path, reference))
+        mandatory = [v for v in evaluate(result.resources, STACK) if v.enforcement == "mandatory"]
+        assert {v.policy for v in mandatory} == {"gpu-platform-k8s-run-as-non-root"}
+        ui = workload(result, "ui")
+        assert {v.urn for v in mandatory} == {ui.urn}
+        assert all("runAsUser: 0" in v.message for v in mandatory)
 
 
 class TestRegressions:
