@@ -61,15 +61,25 @@ def run(request: pytest.FixtureRequest) -> Runner:
     def _run(stack: str = "dev", **overrides: Any) -> PreviewResult:
         if patched:
             return run_program(stack, stack_config(stack, **overrides))
-        key = json.dumps([stack, _by_content(overrides)], sort_keys=True)
-        if key not in _SHARED:
-            _SHARED[key] = run_program(stack, stack_config(stack, **overrides))
-        return copy.deepcopy(_SHARED[key])
+        return copy.deepcopy(cached_run(stack, **overrides))
 
     return _run
 
 
-_SHARED: dict[str, PreviewResult] = {}
+_RUNS: dict[str, PreviewResult] = {}
+
+
+def cached_run(stack: str, **overrides: Any) -> PreviewResult:
+    """``run(stack, **overrides)`` once per session: tests asking for the same stack and config share it.
+
+    A blueprint file counts by its name and content, so the same small blueprint written to two
+    tests' ``tmp_path`` runs once. The result is read-only for tests (like :func:`shipped`); the
+    ``run`` fixture hands each test its own copy.
+    """
+    key = json.dumps([stack, _by_content(overrides)], sort_keys=True)
+    if key not in _RUNS:
+        _RUNS[key] = run_program(stack, stack_config(stack, **overrides))
+    return _RUNS[key]
 
 
 def _by_content(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -91,21 +101,6 @@ def shipped(stack: str) -> PreviewResult:
         config, secret_keys = read_stack_config(stack)
         _SHIPPED[stack] = run_program(stack, config, secret_keys)
     return _SHIPPED[stack]
-
-
-_RUNS: dict[str, PreviewResult] = {}
-
-
-def cached_run(stack: str, **overrides: Any) -> PreviewResult:
-    """``run(stack, **overrides)`` once per session: tests asking for the same stack and config share it.
-
-    The result is read-only for tests (like :func:`shipped`); a test that changes what the program
-    sees (monkeypatch, a blueprint written to ``tmp_path``) runs the program itself.
-    """
-    key = json.dumps([stack, overrides], sort_keys=True)
-    if key not in _RUNS:
-        _RUNS[key] = run_program(stack, stack_config(stack, **overrides))
-    return _RUNS[key]
 
 
 @pytest.fixture(scope="session")
