@@ -15,22 +15,8 @@ from typing import Any, ClassVar
 from preview.mocks import Recorded
 from preview.runner import PreviewResult
 from stacks.profiles import Profile
+from tests import tokens
 from tests.kit import Workload, gpu_pools, public_tools, workloads
-from tests.tokens import (
-    K8S_CONFIG_MAP,
-    K8S_CRON_JOB,
-    K8S_DEPLOYMENT,
-    K8S_GRPC_ROUTE,
-    K8S_HORIZONTAL_POD_AUTOSCALER,
-    K8S_HTTP_ROUTE,
-    K8S_NETWORK_POLICY,
-    K8S_PERSISTENT_VOLUME_CLAIM,
-    K8S_POD_DISRUPTION_BUDGET,
-    K8S_SECRET,
-    K8S_SERVICE,
-    K8S_SERVICE_ACCOUNT,
-    K8S_STATEFUL_SET,
-)
 from tests.views import Measure, TargetView
 
 GPU = "nvidia.com/gpu"
@@ -40,7 +26,8 @@ BACKED_HTTP_ROUTES = "HTTPRoutes with a backend"
 
 def k8s_workload(result: PreviewResult, name: str) -> Recorded:
     """The Deployment or StatefulSet ``name`` (exactly one)."""
-    found = [r for r in result.of_type(K8S_DEPLOYMENT) + result.of_type(K8S_STATEFUL_SET) if r.name == name]
+    kinds = (tokens.K8S_DEPLOYMENT, tokens.K8S_STATEFUL_SET)
+    found = [r for r in result.resources if r.type in kinds and r.name == name]
     assert len(found) == 1, name
     return found[0]
 
@@ -59,7 +46,7 @@ def hpas(result: PreviewResult) -> dict[str, dict[str, Any]]:
     """HorizontalPodAutoscaler specs by the workload they scale."""
     return {
         r.inputs["spec"]["scaleTargetRef"]["name"]: r.inputs["spec"]
-        for r in result.of_type(K8S_HORIZONTAL_POD_AUTOSCALER)
+        for r in result.of_type(tokens.K8S_HORIZONTAL_POD_AUTOSCALER)
     }
 
 
@@ -67,7 +54,7 @@ def _backed_routes(result: PreviewResult) -> int:
     return len(
         [
             r
-            for r in result.of_type(K8S_HTTP_ROUTE)
+            for r in result.of_type(tokens.K8S_HTTP_ROUTE)
             if any(rule.get("backendRefs") for rule in r.inputs["spec"]["rules"])
         ]
     )
@@ -97,29 +84,29 @@ class KubernetesView(TargetView):
         stateful = [w for w in items if w.owns_a_volume]
         routes = [w for w in items if w.route is not None]
         return {
-            K8S_DEPLOYMENT: len(items) - len(stateful) + turns,
-            K8S_STATEFUL_SET: len(stateful) + databases,
-            K8S_HORIZONTAL_POD_AUTOSCALER: len([w for w in items if w.autoscale]),
-            K8S_POD_DISRUPTION_BUDGET: len([w for w in items if w.most > 1]),
+            tokens.K8S_DEPLOYMENT: len(items) - len(stateful) + turns,
+            tokens.K8S_STATEFUL_SET: len(stateful) + databases,
+            tokens.K8S_HORIZONTAL_POD_AUTOSCALER: len([w for w in items if w.autoscale]),
+            tokens.K8S_POD_DISRUPTION_BUDGET: len([w for w in items if w.most > 1]),
             # a database's data claim, plus its backup claim when the profile backs up
-            K8S_PERSISTENT_VOLUME_CLAIM: sum(len(w.volumes) for w in items) + databases * (1 + backups),
-            K8S_CRON_JOB: databases * backups,
+            tokens.K8S_PERSISTENT_VOLUME_CLAIM: sum(len(w.volumes) for w in items) + databases * (1 + backups),
+            tokens.K8S_CRON_JOB: databases * backups,
             BACKED_HTTP_ROUTES: len(routes),
             # with TLS on, one more route: the HTTP listener's redirect to HTTPS (no backend)
-            K8S_HTTP_ROUTE: len(routes) + (profile.tls != "off"),
-            K8S_GRPC_ROUTE: len(public_tools(bp)),
+            tokens.K8S_HTTP_ROUTE: len(routes) + (profile.tls != "off"),
+            tokens.K8S_GRPC_ROUTE: len(public_tools(bp)),
             PROVIDER: 1,
             # a Service per workload with ports, and the database's
-            K8S_SERVICE: len([w for w in items if w.ports]) + turns + databases,
+            tokens.K8S_SERVICE: len([w for w in items if w.ports]) + turns + databases,
             # every pod its own account; the database's, and its backup job's
-            K8S_SERVICE_ACCOUNT: len(items) + turns + databases * (1 + backups),
+            tokens.K8S_SERVICE_ACCOUNT: len(items) + turns + databases * (1 + backups),
             # the database's credentials (and its backup job's); a Secret per workload with secret files or
             # env: a database's users, each signalling server and TURN relay (components/pixel_streaming.py)
-            K8S_SECRET: databases * (1 + backups) + len(_with_secrets(bp)) + turns,
+            tokens.K8S_SECRET: databases * (1 + backups) + len(_with_secrets(bp)) + turns,
             # default-deny and DNS egress, then one per pod
-            K8S_NETWORK_POLICY: 2 + len(items) + turns + databases * (1 + backups),
+            tokens.K8S_NETWORK_POLICY: 2 + len(items) + turns + databases * (1 + backups),
             # one time-slicing config (a key per time-sliced GPU pool), when any pool is time-sliced
-            K8S_CONFIG_MAP: int(any(_slices(pool) > 1 for pool in gpu_pools(bp).values())),
+            tokens.K8S_CONFIG_MAP: int(any(_slices(pool) > 1 for pool in gpu_pools(bp).values())),
         }
 
     def image(self, result: PreviewResult, w: Workload) -> str:
@@ -175,7 +162,7 @@ class KubernetesView(TargetView):
 
     def check_service_ports(self, result: PreviewResult, name: str, spec: dict[str, Any], pool: dict[str, Any]) -> None:
         """A Service with the declared container ports; none for a service without ports."""
-        services = {r.name: r for r in result.of_type(K8S_SERVICE)}
+        services = {r.name: r for r in result.of_type(tokens.K8S_SERVICE)}
         if not spec.get("ports"):
             assert f"{name}-svc" not in services, name
             return
@@ -183,12 +170,12 @@ class KubernetesView(TargetView):
         assert {int(p["port"]) for p in ports} == {int(p["container_port"]) for p in spec["ports"]}, name
 
     def check_database_ports(self, result: PreviewResult, name: str, ports: set[int]) -> None:
-        services = {r.name: r for r in result.of_type(K8S_SERVICE)}
+        services = {r.name: r for r in result.of_type(tokens.K8S_SERVICE)}
         assert {int(p["port"]) for p in services[f"{name}-svc"].inputs["spec"]["ports"]} == ports, name
 
     def check_single_member(self, result: PreviewResult, name: str) -> None:
         workload = k8s_workload(result, name)
-        assert workload.type == K8S_STATEFUL_SET, name
+        assert workload.type == tokens.K8S_STATEFUL_SET, name
         assert workload.inputs["spec"]["replicas"] == 1, name
 
     def check_shared_card(
@@ -206,7 +193,7 @@ class KubernetesView(TargetView):
             assert GPU not in box["resources"]["requests"], name
             units += want
         assert units <= slicing * pool["gpus"]
-        (config,) = result.of_type(K8S_CONFIG_MAP)
+        (config,) = result.of_type(tokens.K8S_CONFIG_MAP)
         assert f"replicas: {slicing}" in config.inputs["data"][pool_name]
 
     def check_pools_on_nodes(
