@@ -7,8 +7,9 @@ Expected values come from two places, never from the program's own output:
   that drifts from the seed fails;
 - the blueprint YAML, loaded below, for resource counts and for how each service must be rendered.
 
-Both target pairs run the real program under the mock runtime through the ``run`` fixture, once per
-pair (the results are read-only, so the tests share them).
+The pairs are the targets every bev pool has settings for (Docker and Kubernetes); each runs the real
+program under the mock runtime once per session on its view's stack (``tests/views/<target>.py``), and
+what a target made of a service is asked of that view (the results are read-only, so the tests share them).
 """
 
 from __future__ import annotations
