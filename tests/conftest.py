@@ -6,6 +6,8 @@ Every run gets fresh mocks, a fresh event loop and a fresh root stack (see
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -46,13 +48,48 @@ def write_blueprint(tmp_path: Path, blueprint: dict[str, Any], name: str = "vari
 
 
 @pytest.fixture
-def run() -> Runner:
-    """``run(stack="dev", **overrides)``: the real program under mocks, with config overrides."""
+def run(request: pytest.FixtureRequest) -> Runner:
+    """``run(stack="dev", **overrides)``: the real program under mocks, with config overrides.
+
+    Many tests run the same small blueprint with the same config (written to their own
+    ``tmp_path``): the program runs once per session for each blueprint *content* and config, and
+    each test gets its own deep copy of the result, free to change it. A test that patches anything
+    (``monkeypatch``, ``monitors``) runs the program itself, so its patches see a real run.
+    """
+    patched = "monkeypatch" in request.fixturenames
 
     def _run(stack: str = "dev", **overrides: Any) -> PreviewResult:
-        return run_program(stack, stack_config(stack, **overrides))
+        if patched:
+            return run_program(stack, stack_config(stack, **overrides))
+        return copy.deepcopy(cached_run(stack, **overrides))
 
     return _run
+
+
+_RUNS: dict[str, PreviewResult] = {}
+
+
+def cached_run(stack: str, **overrides: Any) -> PreviewResult:
+    """``run(stack, **overrides)`` once per session: tests asking for the same stack and config share it.
+
+    A blueprint file counts by its name and content, so the same small blueprint written to two
+    tests' ``tmp_path`` runs once. The result is read-only for tests (like :func:`shipped`); the
+    ``run`` fixture hands each test its own copy.
+    """
+    key = json.dumps([stack, _by_content(overrides)], sort_keys=True)
+    if key not in _RUNS:
+        _RUNS[key] = run_program(stack, stack_config(stack, **overrides))
+    return _RUNS[key]
+
+
+def _by_content(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides with a blueprint file named by its name and content (tmp paths differ per test)."""
+    found = dict(overrides)
+    blueprint = Path(str(found.get("blueprint", "")))
+    if blueprint.is_absolute() and blueprint.is_file():
+        digest = hashlib.sha256(blueprint.read_bytes()).hexdigest()
+        found["blueprint"] = f"{blueprint.name}#{digest}"
+    return found
 
 
 _SHIPPED: dict[str, PreviewResult] = {}

@@ -19,9 +19,10 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from preview.runner import PreviewResult, run_program
+from preview.runner import PreviewResult
 from targets.aws.render import TASK_DEFINITION, registration
-from tests.conftest import shipped, stack_config
+from tests.conftest import shipped
+from tests.views.aws import VIEW as AWS
 
 ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = sorted(p.stem for p in (ROOT / "blueprints").glob("*.yaml"))
@@ -33,9 +34,9 @@ def _input_shape() -> Any:
     return model.operation_model("RegisterTaskDefinition").input_shape
 
 
-@cache
 def _on_aws(name: str) -> PreviewResult:
-    return run_program("prod", stack_config("prod", blueprint=name, target="aws"))
+    """``name`` on the prod stack on AWS, run once per session (shared with the seed and component tests)."""
+    return AWS.preview(name)
 
 
 def problems_of(document: dict[str, Any]) -> list[str]:

@@ -19,14 +19,13 @@ import fnmatch
 import json
 import subprocess
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 
 import pytest
 
-from preview.runner import PreviewResult, run_program
+from preview.runner import PreviewResult
 from targets.aws.mocks import MOCK_ACCOUNT
-from tests.conftest import shipped, stack_config
+from tests.conftest import shipped
 from tests.tokens import (
     AWS_CLOUDWATCH_LOG_RESOURCE_POLICY,
     AWS_IAM_POLICY,
@@ -38,6 +37,7 @@ from tests.tokens import (
     AWS_S3_BUCKET_POLICY,
     AWS_SECRETSMANAGER_SECRET_POLICY,
 )
+from tests.views.aws import VIEW as AWS
 
 ROOT = Path(__file__).resolve().parent.parent
 PARLIAMENT_PYTHON = ROOT / ".venv-scanners" / "bin" / "python"
@@ -92,12 +92,9 @@ json.dump(out, sys.stdout)
 """
 
 
-@cache
 def aws_result(blueprint: str | None) -> PreviewResult:
-    """The prod stack on AWS with ``blueprint`` (None: as shipped)."""
-    if blueprint is None:
-        return shipped("prod")
-    return run_program("prod", stack_config("prod", blueprint=blueprint, target="aws"))
+    """The prod stack on AWS with ``blueprint`` (None: as shipped), run once per session for every test file."""
+    return shipped("prod") if blueprint is None else AWS.preview(blueprint)
 
 
 def documents(result: PreviewResult) -> Iterator[tuple[str, str]]:

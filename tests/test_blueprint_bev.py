@@ -7,14 +7,13 @@ Expected values come from two places, never from the program's own output:
   that drifts from the seed fails;
 - the blueprint YAML, loaded below, for resource counts and for how each service must be rendered.
 
-Both target pairs run the real program under the mock runtime through the ``run`` fixture, once per
-pair (the results are read-only, so the tests share them).
+The pairs are the targets every bev pool has settings for (Docker and Kubernetes); each runs the real
+program under the mock runtime once per session on its view's stack (``tests/views/<target>.py``), and
+what a target made of a service is asked of that view (the results are read-only, so the tests share them).
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,32 +24,15 @@ import pytest
 import yaml
 
 from preview import runner
-from preview.mocks import Recorded, RecordingMonitor
+from preview.mocks import RecordingMonitor
 from preview.policies import evaluate
 from preview.runner import PreviewResult
 from stacks.loader import load_stack
 from stacks.profiles import PROFILES
 from stacks.units import format_mib, parse_cpu, parse_memory_mib
-from tests.conftest import ROOT, Runner, stack_config, write_blueprint
-from tests.docker_checks import containers, is_carrier
-from tests.tokens import (
-    DOCKER_CONTAINER,
-    DOCKER_NETWORK,
-    DOCKER_REMOTE_IMAGE,
-    DOCKER_VOLUME,
-    K8S_CONFIG_MAP,
-    K8S_CRON_JOB,
-    K8S_DEPLOYMENT,
-    K8S_HORIZONTAL_POD_AUTOSCALER,
-    K8S_HTTP_ROUTE,
-    K8S_NETWORK_POLICY,
-    K8S_PERSISTENT_VOLUME_CLAIM,
-    K8S_POD_DISRUPTION_BUDGET,
-    K8S_SECRET,
-    K8S_SERVICE,
-    K8S_SERVICE_ACCOUNT,
-    K8S_STATEFUL_SET,
-)
+from tests.conftest import ROOT, stack_config, write_blueprint
+from tests.kit import targets_of_every_pool
+from tests.views import TargetView, built, view
 
 BLUEPRINT_PATH = ROOT / "blueprints" / "bev.yaml"
 
@@ -154,24 +136,8 @@ NODES: dict[str, tuple[str, int | None, str | None, float]] = {
 }
 CARD_GB = 10  # RTX 3080
 
-# Both target pairs: target -> the stack whose Pulumi.<stack>.yaml selects it.
-PAIRS = {"docker": "dev", "kubernetes": "staging"}
-# The targets the pair tests have a branch for (the last branch of each is Kubernetes'): a pair added for
-# another target fails test_every_pair_target_has_expectations instead of running Kubernetes' branch.
-COVERED = ("docker", "kubernetes")
-
-
-def test_every_pair_target_has_expectations() -> None:
-    assert set(PAIRS) <= set(COVERED)
-
-
-CONTAINER = DOCKER_CONTAINER
-DOCKER_PROVIDER = "pulumi:providers:docker"
-REMOTE_IMAGE = DOCKER_REMOTE_IMAGE
-DEPLOYMENT = K8S_DEPLOYMENT
-STATEFUL_SET = K8S_STATEFUL_SET
-CONFIG_MAP = K8S_CONFIG_MAP
-GPU = "nvidia.com/gpu"
+# The targets every bev pool has settings for (docker, kubernetes): the pairs, each on its view's stack.
+PAIRS = [target for target in targets_of_every_pool(BEV) if target in built()]
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -216,23 +182,6 @@ def seed_with_figures() -> Iterator[tuple[str, Seed]]:
     for name, seed in SEED.items():
         if seed.memory is not None and name in SERVICES:
             yield name, seed
-
-
-def provider_pool(result: PreviewResult) -> dict[str, str]:
-    """Docker provider URN -> the pool whose host it talks to (matched by the YAML's host)."""
-    hosts = {pool["targets"]["docker"]["host"]: name for name, pool in POOLS.items()}
-    return {p.urn: hosts[p.inputs["host"]] for p in result.of_type(DOCKER_PROVIDER)}
-
-
-def k8s_workload(result: PreviewResult, name: str) -> Recorded:
-    found = [r for r in result.of_type(DEPLOYMENT) + result.of_type(STATEFUL_SET) if r.name == name]
-    assert len(found) == 1, name
-    return found[0]
-
-
-def k8s_container(result: PreviewResult, name: str) -> dict[str, Any]:
-    (box,) = k8s_workload(result, name).inputs["spec"]["template"]["spec"]["containers"]
-    return box
 
 
 # -- the seed in the YAML (no program run) -------------------------------------------------------
@@ -327,7 +276,7 @@ def test_postgres_asks_for_its_read_replica() -> None:
 @dataclass(frozen=True)
 class Pair:
     target: str
-    stack: str
+    view: TargetView
     result: PreviewResult
 
     @property
@@ -335,67 +284,22 @@ class Pair:
         return str(self.result.outputs["environment"])
 
 
-_RUNS: dict[str, PreviewResult] = {}
-
-
-@pytest.fixture(params=sorted(PAIRS))
-def pair(request: pytest.FixtureRequest, run: Runner) -> Pair:
-    """The bev blueprint on one target pair, run once per pair through ``run``."""
+@pytest.fixture(params=PAIRS)
+def pair(request: pytest.FixtureRequest) -> Pair:
+    """The bev blueprint on one target, run once per session through the target's view."""
     target: str = request.param
-    if target not in _RUNS:
-        _RUNS[target] = run(PAIRS[target], blueprint="bev")
-    result = _RUNS[target]
+    found = view(target)
+    result = found.preview("bev")
     assert result.outputs["target"] == target
     assert result.outputs["blueprint"] == BEV["name"]
-    return Pair(target, PAIRS[target], result)
-
-
-def expected_counts(pair: Pair) -> dict[str, int]:
-    """Resource counts by type, from the YAML and the pair's profile."""
-    profile = PROFILES[pair.environment]  # type: ignore[index]
-    backups = profile.backups.schedule != "none"
-    routes = [n for n, s in SERVICES.items() if s.get("route")]
-    dbs, volumes = len(DATABASES), sum(len(s.get("volumes", {})) for s in SERVICES.values())
-    counts = {
-        "gpu-platform:components:GpuNode": len(POOLS),
-        "gpu-platform:components:Service": len(SERVICES),
-        "gpu-platform:components:ManagedPostgres": dbs,
-        "random:index/randomPassword:RandomPassword": dbs,
-    }
-    if pair.target == "docker":
-        counts |= {
-            DOCKER_PROVIDER: len(POOLS),
-            DOCKER_NETWORK: len({p["targets"]["docker"]["host"] for p in POOLS.values()}),
-            CONTAINER: sum(replicas(s) for s in SERVICES.values()) + dbs * (1 + backups) + bool(routes),
-            REMOTE_IMAGE: len(SERVICES) + dbs * (1 + backups) + bool(routes),
-            DOCKER_VOLUME: volumes + dbs * (1 + backups),
-            "gpu-platform:docker:Edge": int(bool(routes)),
-        }
-    else:
-        db_users = [n for n, s in SERVICES.items() if set(s.get("uses", [])) & set(DATABASES)]
-        counts |= {
-            "pulumi:providers:kubernetes": 1,
-            DEPLOYMENT: len(SERVICES) - len(with_volumes()),
-            STATEFUL_SET: len(with_volumes()) + dbs,  # cnpg is off in Pulumi.staging.yaml
-            K8S_SERVICE: len([s for s in SERVICES.values() if s.get("ports")]) + dbs,
-            K8S_SERVICE_ACCOUNT: len(SERVICES) + dbs * (1 + backups),
-            K8S_PERSISTENT_VOLUME_CLAIM: volumes + dbs * (1 + backups),
-            K8S_CRON_JOB: dbs * backups,
-            K8S_SECRET: dbs * (1 + backups) + len(db_users),
-            K8S_NETWORK_POLICY: 2 + len(SERVICES) + dbs * (1 + backups),
-            K8S_HTTP_ROUTE: len(routes) + (profile.tls != "off"),
-            CONFIG_MAP: len([p for p in POOLS.values() if p.get("gpus")]),
-            K8S_HORIZONTAL_POD_AUTOSCALER: len([s for s in SERVICES.values() if "autoscale" in s]),
-            K8S_POD_DISRUPTION_BUDGET: len([s for s in SERVICES.values() if replicas(s) > 1]),
-        }
-    return counts
+    return Pair(target, found, result)
 
 
 def test_resource_counts_by_type(pair: Pair) -> None:
-    # The Docker target's file carriers and their volumes hold files, not workloads or state.
-    by_type = Counter(r.type for r in pair.result.resources if not is_carrier(r))
-    for token, count in expected_counts(pair).items():
-        assert by_type.get(token, 0) == count, token
+    """Resource counts by type, from the YAML and the pair's profile (the target's file carriers left out)."""
+    expected = pair.view.expected_counts(BEV, PROFILES[pair.environment])  # type: ignore[index]
+    for key, count in expected.items():
+        assert pair.view.counted(pair.result, key) == count, key
 
 
 def test_placement_is_the_seeds(pair: Pair) -> None:
@@ -411,28 +315,10 @@ def test_no_mandatory_policy_violations(pair: Pair) -> None:
 
 def test_ports_reach_the_target(pair: Pair) -> None:
     """Each service's ports as the target renders them (Docker publishes every port: three engines)."""
-    result = pair.result
-    if pair.target == "docker":
-        boxes = containers(result)
-        for name, spec in SERVICES.items():
-            published = boxes[f"{pair.stack}-{name}"].inputs.get("ports", [])
-            address = POOLS[spec["pool"]]["targets"]["docker"]["address"]
-            want = {
-                (int(p["container_port"]), int(p.get("host_port") or p["container_port"]))
-                for p in spec.get("ports", [])
-            }
-            assert {(p["internal"], p["external"]) for p in published} == want, name
-            assert {p["ip"] for p in published} <= {address}, name
-    else:
-        services = {r.name: r for r in result.of_type(K8S_SERVICE)}
-        for name, spec in SERVICES.items():
-            if not spec.get("ports"):
-                assert f"{name}-svc" not in services, name
-                continue
-            ports = services[f"{name}-svc"].inputs["spec"]["ports"]
-            assert {int(p["port"]) for p in ports} == container_ports(spec), name
-        for name in DATABASES:
-            assert {int(p["port"]) for p in services[f"{name}-svc"].inputs["spec"]["ports"]} == set(SEED[name].ports)
+    for name, spec in SERVICES.items():
+        pair.view.check_service_ports(pair.result, name, spec, POOLS[spec["pool"]])
+    for name in DATABASES:
+        pair.view.check_database_ports(pair.result, name, set(SEED[name].ports))
 
 
 def test_kafka_and_rabbitmq_are_three_single_replica_members(pair: Pair) -> None:
@@ -443,64 +329,22 @@ def test_kafka_and_rabbitmq_are_three_single_replica_members(pair: Pair) -> None
         assert len(ports) == 3, family
         for member in members:
             assert SERVICES[member]["volumes"], member
-            if pair.target == "docker":
-                assert f"{pair.stack}-{member}" in containers(pair.result)
-                assert f"{pair.stack}-{member}-2" not in containers(pair.result)
-            else:
-                workload = k8s_workload(pair.result, member)
-                assert workload.type == STATEFUL_SET
-                assert workload.inputs["spec"]["replicas"] == 1
+            pair.view.check_single_member(pair.result, member)
 
 
 def test_gpu_requests_on_thanos(pair: Pair) -> None:
     """Each GPU service gets its share of the RTX 3080: device 0 on Docker, time-sliced units on Kubernetes."""
     gpu = gpu_services()
     assert len(gpu) >= 6
-    if pair.target == "docker":
-        boxes, pools = containers(pair.result), provider_pool(pair.result)
-        for name, spec in gpu.items():
-            box = boxes[f"{pair.stack}-{name}"]
-            assert pools[str(box.provider)] == "thanos", name
-            (device,) = box.inputs["deviceRequests"]
-            assert device["driver"] == "nvidia", name
-            assert device["deviceIds"] == ["0"], name  # a fraction shares the one card
-            assert float(spec["requests"]["gpu"]) < 1, name
-        assert all(not b.inputs.get("deviceRequests") for n, b in boxes.items() if n[len(pair.stack) + 1 :] not in gpu)
-    else:
-        slicing = int(POOLS["thanos"]["targets"]["kubernetes"]["time_slicing_replicas"])
-        units = 0
-        for name, spec in gpu.items():
-            box = k8s_container(pair.result, name)
-            want = max(1, math.ceil(float(spec["requests"]["gpu"]) * slicing - 1e-9))
-            assert box["resources"]["limits"][GPU] == str(want), name
-            assert GPU not in box["resources"]["requests"], name
-            units += want
-        assert units <= slicing * POOLS["thanos"]["gpus"]
-        (config,) = pair.result.of_type(CONFIG_MAP)
-        assert f"replicas: {slicing}" in config.inputs["data"]["thanos"]
+    assert {spec["pool"] for spec in gpu.values()} == {"thanos"}
+    pair.view.check_shared_card(pair.result, POOLS, gpu)
 
 
 def test_each_pool_runs_on_its_node(pair: Pair) -> None:
     """Docker: one engine per node over ssh://, oracle1's images pulled for arm64. Kubernetes: node selectors."""
-    result = pair.result
-    if pair.target == "docker":
-        pools = provider_pool(result)
-        assert sorted(pools.values()) == sorted(POOLS)
-        assert all(p.inputs["host"].startswith("ssh://") for p in result.of_type(DOCKER_PROVIDER))
-        boxes = containers(result)
-        for name in SEED:
-            assert pools[str(boxes[f"{pair.stack}-{name}"].provider)] == pool_of(name), name
-        for image in result.of_type(REMOTE_IMAGE):
-            assert image.inputs["platform"] == f"linux/{POOLS[pools[str(image.provider)]]['architecture']}"
-        # The edge (the seed's nginx / "HAProxy on Oracle1") runs on the first pool, oracle1.
-        assert pools[str(boxes[f"{pair.stack}-edge"].provider)] == "oracle1"
-    else:
-        for name in SEED:
-            pool = POOLS[pool_of(name)]
-            selector: dict[str, str] = k8s_workload(result, name).inputs["spec"]["template"]["spec"]["nodeSelector"]
-            assert pool["targets"]["kubernetes"]["node_selector"].items() <= selector.items(), name
-            # The target may also pin the kubelet's architecture label; if it does, it is the pool's.
-            assert selector.get("kubernetes.io/arch", pool["architecture"]) == pool["architecture"], name
+    # The edge (the seed's nginx / "HAProxy on Oracle1") runs on the first pool: oracle1.
+    assert next(iter(POOLS)) == "oracle1"
+    pair.view.check_pools_on_nodes(pair.result, POOLS, {name: pool_of(name) for name in SEED})
 
 
 # -- capacity ------------------------------------------------------------------------------------

@@ -16,17 +16,11 @@ from preview.mocks import SECRET
 from preview.runner import PreviewResult
 from tests.conftest import Runner, write_blueprint
 from tests.docker_checks import assert_hardened, containers, delivered, edge_conf, env_of
+from tests.kit import fixture
 from tests.tokens import DOCKER_NETWORK, DOCKER_REMOTE_IMAGE
 
-POOLS = {
-    "general": {"cpu": 8, "memory": "32Gi"},
-    "gpu": {"cpu": 4, "memory": "16Gi", "gpus": 1, "gpu_model": "A10G"},
-}
-API = {
-    "image": "ghcr.io/example/api:1.0.0",
-    "ports": [{"name": "http", "container_port": 8000}],
-    "requests": {"cpu": 0.5, "memory": "512Mi"},
-}
+POOLS: dict[str, Any] = fixture("pools-docker")
+API: dict[str, Any] = fixture("api")
 
 
 def blueprint(**sections: Any) -> dict[str, Any]:

@@ -97,3 +97,20 @@ def test_test_tokens_belong_to_built_targets() -> None:
     spelled = [v for k, v in vars(tokens).items() if k.isupper()]
     assert spelled
     assert [t for t in spelled if not any(p.owns(t) for p in plugins())] == []
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_every_built_target_has_a_test_view(name: str) -> None:
+    """The shared tests ask ``tests/views/<target>.py`` what a target made: a built target must answer."""
+    from tests.views import TargetView, view
+
+    found = view(name)
+    assert isinstance(found, TargetView)
+    assert found.stack in {p.name[len("Pulumi.") : -len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml")}, name
+
+
+def test_a_built_target_without_a_view_fails_by_name() -> None:
+    from tests.views import view
+
+    with pytest.raises(AssertionError, match=r"'no-such-target' is built but has no tests/views/no-such-target\.py"):
+        view("no-such-target")
