@@ -5,7 +5,7 @@ are copied here; tests/test_policy_pack.py fails when this file drifts from them
 """
 
 # Built targets, in registry order: each has its rule module, policy/rules/<name>.py.
-TARGETS = ("docker", "kubernetes", "aws")
+TARGETS = ("docker", "kubernetes", "aws", "gcp")
 
 # Resources whose loss loses data (databases, volumes, claims): prod protects them.
 STATEFUL_TYPES = (
@@ -14,6 +14,11 @@ STATEFUL_TYPES = (
     "aws:rds/cluster:Cluster",
     "aws:rds/instance:Instance",
     "docker:index/volume:Volume",
+    "gcp:compute/disk:Disk",
+    "gcp:secretmanager/secret:Secret",
+    "gcp:sql/database:Database",
+    "gcp:sql/databaseInstance:DatabaseInstance",
+    "gcp:storage/bucket:Bucket",
     "kubernetes:core/v1:PersistentVolumeClaim",
     "kubernetes:postgresql.cnpg.io/v1:Cluster",
 )
