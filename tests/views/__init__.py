@@ -64,13 +64,19 @@ class TargetView(ABC):
 
     # -- runs ---------------------------------------------------------------------------------------
 
+    def settings_for(self, name: str) -> Mapping[str, Any]:
+        """The config blueprint ``name`` needs on :attr:`stack`: :attr:`settings`, unless the view's vary."""
+        del name
+        return self.settings
+
     def preview(self, blueprint: str) -> PreviewResult:
         """``blueprint`` on this target, run once per session; the shipped stack's run when it is that."""
         config, _ = read_stack_config(self.stack)
         named = (config.get("gpu-platform:blueprint"), config.get("gpu-platform:target"))
-        if named == (blueprint, self.target) and not self.settings:
+        settings = self.settings_for(blueprint)
+        if named == (blueprint, self.target) and not settings:
             return shipped(self.stack)
-        return cached_run(self.stack, blueprint=blueprint, target=self.target, **self.settings)
+        return cached_run(self.stack, blueprint=blueprint, target=self.target, **settings)
 
     @staticmethod
     def profile(result: PreviewResult) -> Profile:
