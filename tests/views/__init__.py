@@ -27,6 +27,8 @@ from tests.kit import Workload, count
 
 Measure = Callable[[PreviewResult], int]
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+# What a warning names when a platform runs the image's own user (a Dockerfile's USER instruction).
+IMAGE_USER = "USER"
 
 
 def built() -> list[str]:
@@ -112,6 +114,16 @@ class TargetView(ABC):
     @abstractmethod
     def users(self, result: PreviewResult, w: Workload) -> set[str]:
         """The ``uid:gid`` every replica of the workload runs as (asserting the target's non-root flags)."""
+
+    @staticmethod
+    def image_user(result: PreviewResult, w: Workload) -> set[str]:
+        """:meth:`users` where the platform takes no user and runs the image's ``USER`` (Cloud Run, Container
+        Apps): the preview must warn that the blueprint's user is the image's to declare; it is then that user."""
+        assert any(IMAGE_USER in line for line in result.warnings), (
+            f"{w.name}: the platform runs the image's {IMAGE_USER} and no warning of the preview says so, "
+            f"so the blueprint's user {w.user} is dropped silently"
+        )
+        return {w.user}
 
     @abstractmethod
     def running(self, result: PreviewResult, w: Workload) -> int:
