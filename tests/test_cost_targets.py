@@ -112,6 +112,6 @@ def test_the_shipped_staging_stack_says_why_its_pools_are_unpriced() -> None:
     result = shipped("staging")
     found = estimate("staging", result.resources, context_for(spec, result.resources, Usage()))
     pools = [line for line in found.lines if line.type == kubernetes_cost.POOL_TYPE]
-    assert sorted(line.pool for line in pools) == sorted(spec.blueprint.pools)
+    assert sorted(str(line.pool) for line in pools) == sorted(spec.blueprint.pools)
     assert all("node.kubernetes.io/instance-type" in line.unpriced for line in pools)
     assert found.total == 0
