@@ -194,6 +194,16 @@ def test_the_https_rule_carries_the_balancers_data_from_the_usage_file(tmp_path:
     assert only(lines, "Data processed").monthly == Decimal("0.800")  # the 100 GiB default x 0.008
 
 
+def test_flow_logs_are_vended_network_logs_and_unlogged_backends_cost_nothing() -> None:
+    subnet = recorded(tokens.GCP_COMPUTE_SUBNETWORK, "private", {"logConfig": {"flowSampling": 0.5}})
+    quiet = recorded(tokens.GCP_COMPUTE_BACKEND_SERVICE, "api-backend", {"logConfig": {"enable": False}})
+    logged = recorded(tokens.GCP_COMPUTE_BACKEND_SERVICE, "web-backend", {"logConfig": {"enable": True}})
+    lines = price([subnet, quiet, logged])
+    assert only(lines, "VPC Flow Logs").monthly == Decimal("0.25")  # 1 GiB default x $0.25 (vended)
+    assert only(lines, "Log ingestion").resource == "web-backend"  # 1 GiB x $0.50; api-backend has no line
+    assert only(lines, "Log ingestion").monthly == Decimal("0.50")
+
+
 def test_nat_counts_the_stacks_vms() -> None:
     vms = [recorded(tokens.GCP_COMPUTE_INSTANCE, f"vm-{i}", {"machineType": "e2-standard-2"}) for i in range(3)]
     nat = recorded(tokens.GCP_COMPUTE_ROUTER_NAT, "nat", {})
