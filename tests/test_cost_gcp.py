@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import io
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from preview.__main__ import main
 from preview.cost.estimate import context_for, estimate
 from preview.cost.model import CostContext, CostLine
-from preview.cost.usage import Usage
+from preview.cost.usage import Usage, load_usage
 from preview.mocks import Recorded
 from stacks.loader import load_stack
 from targets.gcp import cost as gcp_cost
@@ -53,12 +54,12 @@ FREE = {
 }
 
 
-def price(resources: list[Recorded], region: str = "us-central1") -> list[CostLine]:
+def price(resources: list[Recorded], region: str = "us-central1", usage: Usage | None = None) -> list[CostLine]:
     context = CostContext(
         target_settings=GcpSettings(project="example-project", region=region),
         pool_settings={},
         pools={},
-        usage=Usage(),
+        usage=usage or Usage(),
         resources=resources,
     )
     return gcp_cost.cost(resources, context)
@@ -177,6 +178,30 @@ def test_five_forwarding_rules_share_one_fee_and_the_sixth_pays_its_own() -> Non
     rules = [recorded(tokens.GCP_COMPUTE_GLOBAL_FORWARDING_RULE, f"rule-{i}", {}) for i in range(6)]
     fees = [line for line in price(rules) if "Forwarding rule" in line.name]
     assert sum(line.monthly for line in fees) == Decimal("18.250") + Decimal("7.30")  # 0.025 x 730 + 0.01 x 730
+
+
+def test_the_https_rule_carries_the_balancers_data_from_the_usage_file(tmp_path: Path) -> None:
+    """Port 80 only redirects: the 443 rule carries data processed and egress, whatever the order."""
+    http = recorded(tokens.GCP_COMPUTE_GLOBAL_FORWARDING_RULE, "edge-80", {"portRange": "80"})
+    https = recorded(tokens.GCP_COMPUTE_GLOBAL_FORWARDING_RULE, "edge-443", {"portRange": "443"})
+    path = tmp_path / "usage.yml"
+    path.write_text("version: 0.1\nresource_usage:\n  edge-443:\n    monthly_data_transfer_out_gb: 1000\n")
+    lines = price([http, https], usage=load_usage(path))
+    egress = only(lines, "Internet egress")
+    assert egress.resource == "edge-443"
+    assert egress.monthly == Decimal("120.00")  # 1000 GiB x 0.12
+    assert str(path) in egress.assumption
+    assert only(lines, "Data processed").monthly == Decimal("0.800")  # the 100 GiB default x 0.008
+
+
+def test_flow_logs_are_vended_network_logs_and_unlogged_backends_cost_nothing() -> None:
+    subnet = recorded(tokens.GCP_COMPUTE_SUBNETWORK, "private", {"logConfig": {"flowSampling": 0.5}})
+    quiet = recorded(tokens.GCP_COMPUTE_BACKEND_SERVICE, "api-backend", {"logConfig": {"enable": False}})
+    logged = recorded(tokens.GCP_COMPUTE_BACKEND_SERVICE, "web-backend", {"logConfig": {"enable": True}})
+    lines = price([subnet, quiet, logged])
+    assert only(lines, "VPC Flow Logs").monthly == Decimal("0.25")  # 1 GiB default x $0.25 (vended)
+    assert only(lines, "Log ingestion").resource == "web-backend"  # 1 GiB x $0.50; api-backend has no line
+    assert only(lines, "Log ingestion").monthly == Decimal("0.50")
 
 
 def test_nat_counts_the_stacks_vms() -> None:

@@ -24,7 +24,7 @@ quantity (docs/cost.md has the table):
 - Cloud NAT: the per-VM hourly rate for the stack's VMs (capped at 32), one auto-allocated address, data
   processed (usage). Cloud Armor: the policy, its rules, requests (usage). Secret Manager: one active version
   per secret (the program writes one) per location, access operations (usage). Cloud Logging: ingestion
-  (usage) for each workload, each logged backend service and the flow-logged subnet.
+  (usage) for each workload and each logged backend service; the subnet's VPC Flow Logs at the vended-log rate.
 """
 
 from __future__ import annotations
@@ -519,10 +519,20 @@ def _bucket(bucket: Recorded, rates: _Rates) -> list[CostLine]:
 
 
 def _logged(resource: Recorded, rates: _Rates) -> list[CostLine]:
-    """Request logs of a backend service, flow logs of a subnet: only where logging is on."""
+    """Request logs of a backend service: only where logging is on."""
     config = resource.inputs.get("logConfig") or {}
-    enabled = config.get("enable", resource.type == "gcp:compute/subnetwork:Subnetwork")
-    return [_logs(resource, rates)] if config and enabled else []
+    return [_logs(resource, rates)] if config.get("enable") else []
+
+
+def _flow_logs(subnet: Recorded, rates: _Rates) -> list[CostLine]:
+    """VPC Flow Logs are vended network logs: their own rate, no free allotment (stackdriver/pricing)."""
+    if not subnet.inputs.get("logConfig"):
+        return []
+    return [
+        rates.from_usage(
+            subnet, "VPC Flow Logs (vended network logs)", "GiB", "logging_vended_gb", "monthly_logs_ingested_gb"
+        )
+    ]
 
 
 PRICERS: Mapping[str, Callable[[Recorded, _Rates], list[CostLine]]] = {
@@ -536,7 +546,7 @@ PRICERS: Mapping[str, Callable[[Recorded, _Rates], list[CostLine]]] = {
     "gcp:storage/bucket:Bucket": _bucket,
     "gcp:compute/backendService:BackendService": _logged,
     "gcp:compute/regionBackendService:RegionBackendService": _logged,
-    "gcp:compute/subnetwork:Subnetwork": _logged,
+    "gcp:compute/subnetwork:Subnetwork": _flow_logs,
 }
 # Every GCP type the target registers that is billable: priced above (rules through _forwarding_rule).
 BILLABLE = frozenset({*PRICERS, GLOBAL_RULE, REGIONAL_RULE})

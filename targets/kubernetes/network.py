@@ -32,10 +32,12 @@ class Traffic:
     egress_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # cert-manager solves ACME HTTP-01 challenges with pods in this namespace (a ClusterIssuer's certificate).
     acme_solvers: bool = False
+    _consumers: dict[str, list[tuple[str, Peer]]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add_workload(
         self, name: str, selector: dict[str, str], peers: tuple[Peer, ...], public_ports: tuple[Peer, ...] = ()
     ) -> None:
+        self._consumers = None  # a new workload changes who uses whom
         self.selectors[name] = selector
         self.peers.setdefault(name, []).extend(peers)
         if public_ports:
@@ -52,8 +54,18 @@ class Traffic:
         self.from_gateway.setdefault(name, set()).add(port)
 
     def consumers(self, name: str) -> list[tuple[str, Peer]]:
-        """(consumer, the peer entry naming ``name``) for everything that uses ``name``."""
-        return [(c, p) for c, peers in self.peers.items() for p in peers if p.name == name and c in self.selectors]
+        """(consumer, the peer entry naming ``name``) for everything that uses ``name``.
+
+        Read once every workload is added: the index is built on the first call, so the policies of
+        N workloads cost O(N + peers), not O(N x peers).
+        """
+        if self._consumers is None:
+            self._consumers = {}
+            for consumer, peers in self.peers.items():
+                if consumer in self.selectors:
+                    for peer in peers:
+                        self._consumers.setdefault(peer.name, []).append((consumer, peer))
+        return self._consumers.get(name, [])
 
 
 def _ports(peer: Peer) -> list[dict[str, Any]]:
