@@ -28,7 +28,7 @@ from components.protocol import (
     ServiceRequest,
     TargetContext,
 )
-from targets.azure import postgres, turn
+from targets.azure import postgres
 from targets.azure.apps import Apps
 from targets.azure.edge import Edge
 from targets.azure.foundation import Foundation
@@ -86,6 +86,9 @@ class AzureTarget:
     # -- services ----------------------------------------------------------
     def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
         if any(p.protocol == "udp" for p in request.ports):
+            # Imported here: pulumi_azure_native.compute takes ~1.9 s to load, and only Pixel Streaming needs it.
+            from targets.azure import turn
+
             return turn.relay(request, self.foundation, parent)
         self.foundation  # noqa: B018
         self.pending[request.name] = request
