@@ -57,7 +57,7 @@ class StackSettings(BaseModel):
     )
     target: str = Field(
         description=(
-            "docker, kubernetes, aws, gcp or azure (gcp and azure are not built yet). Required. The preview's"
+            "docker, kubernetes, aws, gcp or azure (gcp is not built yet). Required. The preview's"
             " --target replaces it."
         )
     )
@@ -115,7 +115,10 @@ class StackSettings(BaseModel):
         default_factory=dict, description="Target-wide GCP settings (the target is not built yet). Default: none."
     )
     azure: dict[str, Any] = Field(
-        default_factory=dict, description="Target-wide Azure settings (the target is not built yet). Default: none."
+        default_factory=dict,
+        description=(
+            "Target-wide Azure settings (the gpu-platform:azure table). Default: none (each setting's default)."
+        ),
     )
 
     @field_validator("target")

@@ -148,3 +148,11 @@ def test_bem_pixel_streaming_fits() -> None:
     assert scale_set.inputs["sku"]["capacity"] == 1
     turn_url = result.outputs["urls"]
     assert any(str(v).startswith("wss://") for v in turn_url.values())
+
+
+def test_unrouted_workloads_get_internal_tcp_ingress_on_their_port() -> None:
+    """paissive-income's redis cache is reached by its peers at cache:6379 inside the environment only."""
+    (port,) = blueprint("paissive-income")["services"]["cache"]["ports"]
+    ingress = apps(preview("paissive-income"))["cache"]["configuration"]["ingress"]
+    assert (ingress["transport"], ingress["external"]) == ("tcp", False)
+    assert ingress["targetPort"] == ingress["exposedPort"] == port["container_port"]

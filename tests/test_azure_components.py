@@ -198,7 +198,13 @@ def test_ingress_by_role(prod: PreviewResult) -> None:
     for tool, spec in tools.items():
         ingress = found[f"kite-{tool}"]["configuration"]["ingress"]
         assert (ingress["transport"], ingress["targetPort"], ingress["external"]) == ("http2", spec["port"], True)
-    # an unrouted workload with a port is reached by its peers over TCP on that port, inside the environment
+    # an unrouted workload is reached by its peers over TCP on its port, inside the environment...
+    # ...except on 80/443, which a TCP ingress cannot expose: the streamer listens on 80 (internal HTTP)
+    (streamer_port,) = BP["pixel_streaming"]["unreal"]["streamer"]["ports"]
+    streamer = found["unreal-streamer"]["configuration"]["ingress"]
+    assert streamer_port["container_port"] == 80
+    assert (streamer["transport"], streamer["external"], streamer["targetPort"]) == ("http", False, 80)
+    assert "exposedPort" not in streamer
     (signalling_port,) = BP["pixel_streaming"]["unreal"]["signalling"]["service"]["ports"]
     routed = found["unreal-signalling"]["configuration"]["ingress"]
     assert routed["additionalPortMappings"] == [

@@ -30,6 +30,8 @@ from components.protocol import SECRETS_DIR, HealthRequest, ResolvedRoute, Secre
 from targets.azure.foundation import Foundation, suffix
 from targets.azure.settings import CONSUMPTION, WORKLOAD_PROFILES, AzurePoolSettings, replica_size
 
+# Ports a TCP ingress may not expose; an unrouted app listening on one gets an internal HTTP ingress.
+HTTP_PORTS = (80, 443)
 # Premium file shares are provisioned from 100 GiB (learn.microsoft.com/azure/storage/files/understanding-billing).
 PREMIUM_SHARE_MIN_GIB = 100
 
@@ -226,10 +228,16 @@ def ingress(request: ServiceRequest, route: ResolvedRoute | None) -> dict[str, A
     tcp = [p for p in request.ports if p.protocol == "tcp"]
     if not tcp:
         return None
-    if route is None:
+    if route is None and tcp[0].container_port in HTTP_PORTS:
+        # A TCP ingress cannot expose 80 or 443 (ingress-how-to: exposedPort): an internal HTTP ingress listens on
+        # 80 inside the environment instead, plain HTTP between apps (the environment encrypts peer traffic).
         first, rest = tcp[0], tcp[1:]
-        main: dict[str, Any] = {"external": False, "transport": "tcp", "target_port": first.container_port,
-                                "exposed_port": first.container_port}  # fmt: skip
+        main: dict[str, Any] = {"external": False, "transport": "http", "target_port": first.container_port,
+                                "allow_insecure": True}  # fmt: skip
+    elif route is None:
+        first, rest = tcp[0], tcp[1:]
+        main = {"external": False, "transport": "tcp", "target_port": first.container_port,
+                "exposed_port": first.container_port}  # fmt: skip
     else:
         first = next(p for p in tcp if p.container_port == route.port)
         rest = [p for p in tcp if p is not first]
