@@ -58,7 +58,7 @@ def test_counts_follow_the_blueprint(name: str) -> None:
     bp, result = blueprint(name), preview(name)
     items = workloads(bp)
     databases = bp.get("databases", {})
-    servers = sum(1 + (d["read_replicas"] if "read_replicas" in d else PROD_READ_REPLICAS) for d in databases.values())
+    servers = sum(1 + (d.get("read_replicas", PROD_READ_REPLICAS)) for d in databases.values())
     assert sorted(apps(result)) == sorted(w.name for w in items)
     assert len(result.of_type(AZURE_POSTGRES_SERVER)) == servers
     assert len(result.of_type(AZURE_STORAGE_FILE_SHARE)) == sum(len(w.volumes) for w in items)
@@ -143,7 +143,8 @@ def test_bem_pixel_streaming_fits() -> None:
     streamer = apps(result)[f"{unreal}-streamer"]
     assert streamer["workloadProfileName"] != "Consumption"
     signalling = apps(result)[f"{unreal}-signalling"]["configuration"]["ingress"]
-    assert signalling["transport"] == "http" and signalling["external"] is True
+    assert signalling["transport"] == "http"
+    assert signalling["external"] is True
     (scale_set,) = result.of_type(AZURE_COMPUTE_SCALE_SET)
     assert scale_set.inputs["sku"]["capacity"] == 1
     turn_url = result.outputs["urls"]

@@ -35,7 +35,9 @@ API: dict[str, Any] = {
 POOLS: dict[str, Any] = {"general": {"cpu": 16, "memory": "64Gi"}, "gpu": {"cpu": 8, "memory": "56Gi", "gpus": 1}}
 
 
-def config(tmp_path: Path, environment: str = "prod", azure: dict[str, Any] | None = None, **sections: Any) -> dict[str, Any]:
+def config(
+    tmp_path: Path, environment: str = "prod", azure: dict[str, Any] | None = None, **sections: Any
+) -> dict[str, Any]:
     """The azure-prod stack with this blueprint, environment and target settings."""
     pools = sections.pop("pools", POOLS)
     path = write_blueprint(tmp_path, {"name": "unit", "pools": pools, **sections})
@@ -70,7 +72,9 @@ def gpu_service(**extra: Any) -> dict[str, Any]:
         (4.0, 8192, (4.0, 8.0)),  # the largest pair
     ],
 )
-def test_consumption_size_is_the_smallest_valid_pair(cpu: float, memory_mib: int, expected: tuple[float, float]) -> None:
+def test_consumption_size_is_the_smallest_valid_pair(
+    cpu: float, memory_mib: int, expected: tuple[float, float]
+) -> None:
     assert consumption_size(cpu, memory_mib) == expected
 
 
@@ -78,7 +82,8 @@ def test_a_replica_larger_than_consumption_is_refused(tmp_path: Path) -> None:
     api = {**API, "requests": {"cpu": 4.5, "memory": "4Gi"}}
     (found,) = problems(config(tmp_path, services={"api": api}))
     assert found.startswith("services.api.requests: '4.5 cpu, 4096 MiB' is not allowed")
-    assert "at most 4 vCPU and 8 GiB" in found and "D4-D32" in found
+    assert "at most 4 vCPU and 8 GiB" in found
+    assert "D4-D32" in found
 
 
 def test_the_same_replica_fits_a_dedicated_profile(tmp_path: Path) -> None:
@@ -99,7 +104,8 @@ def test_two_gpus_per_replica_need_a_larger_a100_profile(tmp_path: Path) -> None
     pools = {**POOLS, "gpu": {**POOLS["gpu"], "gpus": 2}}
     (found,) = problems(config(tmp_path, pools=pools, services={"trainer": trainer}))
     assert found.startswith("services.trainer.requests.gpu: '2' is not allowed")
-    assert "at most 1 GPU" in found and "NC48-A100" in found
+    assert "at most 1 GPU" in found
+    assert "NC48-A100" in found
 
 
 def test_serverless_gpus_outside_their_regions_are_refused(tmp_path: Path) -> None:
@@ -111,19 +117,26 @@ def test_serverless_gpus_outside_their_regions_are_refused(tmp_path: Path) -> No
 def test_dedicated_a100_profiles_have_their_own_regions(tmp_path: Path) -> None:
     pools = {**POOLS, "gpu": {**POOLS["gpu"], "targets": {"azure": {"workload_profile": "NC24-A100"}}}}
     (found,) = problems(config(tmp_path, pools=pools, services={"trainer": gpu_service()}))
-    assert "'swedencentral' is not allowed" in found and "northeurope, westus3" in found
+    assert "'swedencentral' is not allowed" in found
+    assert "northeurope, westus3" in found
     assert loads(config(tmp_path, azure={"location": "northeurope"}, pools=pools, services={"trainer": gpu_service()}))
 
 
 def test_dedicated_gpu_nodes_must_hold_every_replica(tmp_path: Path) -> None:
     # The blueprint's pool holds the three replicas (placement passes); the profile's nodes do not.
-    gpu = {"cpu": 32, "memory": "128Gi", "gpus": 4, "targets": {"azure": {"workload_profile": "NC24-A100", "max_nodes": 2}}}
+    gpu = {
+        "cpu": 32,
+        "memory": "128Gi",
+        "gpus": 4,
+        "targets": {"azure": {"workload_profile": "NC24-A100", "max_nodes": 2}},
+    }
     pools = {**POOLS, "gpu": gpu}
     trainer = gpu_service(replicas=3)
     (found,) = problems(config(tmp_path, azure={"location": "westus3"}, pools=pools, services={"trainer": trainer}))
     # 3 replicas x 1 GPU against NC24-A100 (1 GPU per node) x 2 nodes
     assert found.startswith("pools.gpu.targets.azure.max_nodes: 2 is not allowed")
-    assert "wants 3 whole GPUs" in found and "offers 2" in found
+    assert "wants 3 whole GPUs" in found
+    assert "offers 2" in found
 
 
 def test_burstable_databases_cannot_follow_the_prod_profile(tmp_path: Path) -> None:
@@ -145,16 +158,22 @@ def test_burstable_is_fine_for_dev_but_not_with_blueprint_replicas(tmp_path: Pat
 
 
 def test_websocket_pings_must_beat_the_ingress_idle_timeout(tmp_path: Path) -> None:
-    gateway = {"service": {**API, "ports": [{"name": "ws", "container_port": 8765}]}, "idle_timeout_s": 3600,
-               "ping_interval_s": 300}  # fmt: skip
+    gateway = {
+        "service": {**API, "ports": [{"name": "ws", "container_port": 8765}]},
+        "idle_timeout_s": 3600,
+        "ping_interval_s": 300,
+    }
     (found,) = problems(config(tmp_path, websocket_gateways={"chat": gateway}))
     assert found.startswith("websocket_gateways.chat.ping_interval_s: 300 is not allowed")
     assert "240 s" in found
 
 
 def test_a_long_idle_timeout_with_fast_pings_is_a_warning(tmp_path: Path) -> None:
-    gateway = {"service": {**API, "ports": [{"name": "ws", "container_port": 8765}]}, "idle_timeout_s": 3600,
-               "ping_interval_s": 30}  # fmt: skip
+    gateway = {
+        "service": {**API, "ports": [{"name": "ws", "container_port": 8765}]},
+        "idle_timeout_s": 3600,
+        "ping_interval_s": 30,
+    }
     caveats = [c.render() for c in loads(config(tmp_path, websocket_gateways={"chat": gateway})).caveats]
     assert any(c.startswith("websocket_gateways.chat.idle_timeout_s:") and "30 s" in c for c in caveats)
 
@@ -167,7 +186,10 @@ def test_a_fractional_gpu_gets_a_whole_one_with_a_warning(tmp_path: Path) -> Non
 
 def test_derived_container_app_names_have_32_characters_at_most(tmp_path: Path) -> None:
     """The blueprint caps its own names at 32; a tool's app is named <fleet>-<tool>, which can be longer."""
-    fleet = {"api": {**API, "route": {"path": "/"}}, "tools": {"summariser-long": {"image": API["image"], "port": 50051}}}
+    fleet = {
+        "api": {**API, "route": {"path": "/"}},
+        "tools": {"summariser-long": {"image": API["image"], "port": 50051}},
+    }
     (found,) = problems(config(tmp_path, grpc_tool_fleets={"inference-fleet-alpha": fleet}))
     name = "inference-fleet-alpha-summariser-long"  # 37 characters
     assert found.startswith(f"grpc_tool_fleets.inference-fleet-alpha.tools.summariser-long: '{name}' is not allowed")

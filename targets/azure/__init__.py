@@ -27,8 +27,16 @@ PLUGIN = TargetPlugin(
     # Inputs the resource providers cannot change in place (their ARM specs' x-ms-mutability: create only).
     stateful_types={
         "azure-native:dbforpostgresql:Server": StatefulType(
-            ("serverName", "resourceGroupName", "location", "administratorLogin", "availabilityZone", "createMode",
-             "sourceServerResourceId", "network")  # fmt: skip
+            (
+                "serverName",
+                "resourceGroupName",
+                "location",
+                "administratorLogin",
+                "availabilityZone",
+                "createMode",
+                "sourceServerResourceId",
+                "network",
+            )
         ),
         "azure-native:keyvault:Vault": StatefulType(("vaultName", "resourceGroupName", "location")),
         "azure-native:storage:StorageAccount": StatefulType(("accountName", "resourceGroupName", "location", "kind")),

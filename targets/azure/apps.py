@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_azure_native.app as app
@@ -69,11 +68,12 @@ class Apps:
 
     def _build_environment(self) -> app.ManagedEnvironment:
         f = self.foundation
-        profiles: list[dict[str, Any]] = [{"name": CONSUMPTION, "workload_profile_type": CONSUMPTION}]
+        profiles: list[app.WorkloadProfileArgsDict] = [{"name": CONSUMPTION, "workload_profile_type": CONSUMPTION}]
         for profile in {p.name: p for p in self.profiles.values() if p.name != CONSUMPTION}.values():
-            entry: dict[str, Any] = {"name": profile.name, "workload_profile_type": profile.type}
+            entry: app.WorkloadProfileArgsDict = {"name": profile.name, "workload_profile_type": profile.type}
             if not WORKLOAD_PROFILES[profile.type].per_replica:
-                entry |= {"minimum_count": profile.settings.min_nodes, "maximum_count": profile.settings.max_nodes}
+                entry["minimum_count"] = profile.settings.min_nodes
+                entry["maximum_count"] = profile.settings.max_nodes
             profiles.append(entry)
         environment = app.ManagedEnvironment(
             "apps-environment",
@@ -109,7 +109,7 @@ class Apps:
                 allow_shared_key_access=False,
                 allow_blob_public_access=False,
                 network_rule_set={
-                    "default_action": "Deny",
+                    "default_action": storage.DefaultAction.DENY,
                     "bypass": "AzureServices",
                     "virtual_network_rules": [{"virtual_network_resource_id": f.subnets["apps"].id}],
                 },
@@ -158,13 +158,18 @@ class Apps:
         f = self.foundation
         profile = self.profiles[request.pool.name]
         secrets = {
-            key: value.reference if isinstance(value, SecretRef) else f.secret(_secret_name(request.name, key), value, parent)
+            key: value.reference
+            if isinstance(value, SecretRef)
+            else f.secret(_secret_name(request.name, key), value, parent)
             for key, value in request.secrets.items()
         }
-        files = {key: f.secret(_secret_name(request.name, f"file-{key}"), v, parent) for key, v in request.secret_files.items()}
+        files = {
+            key: f.secret(_secret_name(request.name, f"file-{key}"), v, parent)
+            for key, v in request.secret_files.items()
+        }
         identity = f.identity.id
-        volumes: list[dict[str, Any]] = []
-        mounts: list[dict[str, Any]] = []
+        volumes: list[app.VolumeArgsDict] = []
+        mounts: list[app.VolumeMountArgsDict] = []
         if files:
             volumes.append(
                 {
@@ -179,22 +184,29 @@ class Apps:
             volumes.append({"name": volume.name, "storage_type": "NfsAzureFile", "storage_name": storage_name})
             mounts.append({"volume_name": volume.name, "mount_path": volume.path})
         cpu, memory = replica_size(profile.type, request.cpu, request.memory_mib)
-        resources: dict[str, Any] = {"cpu": cpu, "memory": f"{memory:g}Gi"}
+        resources: app.ContainerResourcesArgsDict = {"cpu": cpu, "memory": f"{memory:g}Gi"}
         if request.gpu > 0:
             resources["gpu"] = float(max(1, round(request.gpu + 0.4999)))
-        container: dict[str, Any] = {
+        env: list[app.EnvironmentVarArgsDict] = [{"name": k, "value": v} for k, v in request.env.items()]
+        for key in secrets:
+            env.append({"name": key, "secret_ref": _secret_name(request.name, key)})
+        container: app.ContainerArgsDict = {
             "name": request.name,
             "image": request.image,
             "command": list(request.command) if request.command is not None else None,
             "args": list(request.args) if request.args is not None else None,
-            "env": [{"name": k, "value": v} for k, v in request.env.items()]
-            + [{"name": k, "secret_ref": _secret_name(request.name, k)} for k in secrets],
+            "env": env,
             "resources": resources,
             "probes": _probes(request.health, request),
             "volume_mounts": mounts or None,
         }
-        stored = {**{_secret_name(request.name, k): v for k, v in secrets.items()},
-                  **{_secret_name(request.name, f"file-{k}"): v for k, v in files.items()}}  # fmt: skip
+        stored = {
+            **{_secret_name(request.name, k): v for k, v in secrets.items()},
+            **{_secret_name(request.name, f"file-{k}"): v for k, v in files.items()},
+        }
+        references: list[app.SecretArgsDict] = [
+            {"name": n, "key_vault_url": url, "identity": identity} for n, url in stored.items()
+        ]
         built = app.ContainerApp(
             request.name,
             resource_group_name=f.group.name,
@@ -205,7 +217,7 @@ class Apps:
             configuration={
                 "active_revisions_mode": "Single",
                 "ingress": ingress(request, route),
-                "secrets": [{"name": n, "key_vault_url": url, "identity": identity} for n, url in stored.items()] or None,
+                "secrets": references or None,
             },
             template={"containers": [container], "scale": scale(request), "volumes": volumes or None},
             tags=f.tags,
@@ -220,7 +232,7 @@ def _secret_name(app_name: str, key: str) -> str:
     return re.sub(r"[^a-z0-9-]", "-", f"{app_name}-{key}".lower()).strip("-")[:120]
 
 
-def ingress(request: ServiceRequest, route: ResolvedRoute | None) -> dict[str, Any] | None:
+def ingress(request: ServiceRequest, route: ResolvedRoute | None) -> app.IngressArgsDict | None:
     """HTTP(/2) ingress for a routed app (its other ports as internal mappings), else TCP on the first port.
 
     TCP ingress needs a VNet environment (ours is); ``exposedPort`` keeps the port peers were given.
@@ -232,12 +244,20 @@ def ingress(request: ServiceRequest, route: ResolvedRoute | None) -> dict[str, A
         # A TCP ingress cannot expose 80 or 443 (ingress-how-to: exposedPort): an internal HTTP ingress listens on
         # 80 inside the environment instead, plain HTTP between apps (the environment encrypts peer traffic).
         first, rest = tcp[0], tcp[1:]
-        main: dict[str, Any] = {"external": False, "transport": "http", "target_port": first.container_port,
-                                "allow_insecure": True}  # fmt: skip
+        main: app.IngressArgsDict = {
+            "external": False,
+            "transport": "http",
+            "target_port": first.container_port,
+            "allow_insecure": True,
+        }
     elif route is None:
         first, rest = tcp[0], tcp[1:]
-        main = {"external": False, "transport": "tcp", "target_port": first.container_port,
-                "exposed_port": first.container_port}  # fmt: skip
+        main = {
+            "external": False,
+            "transport": "tcp",
+            "target_port": first.container_port,
+            "exposed_port": first.container_port,
+        }
     else:
         first = next(p for p in tcp if p.container_port == route.port)
         rest = [p for p in tcp if p is not first]
@@ -250,17 +270,22 @@ def ingress(request: ServiceRequest, route: ResolvedRoute | None) -> dict[str, A
         if route.sticky:
             main["sticky_sessions"] = {"affinity": "sticky"}
         rest = [first, *rest]  # peers keep <app>:<port> inside the environment
-    mappings = [{"external": False, "target_port": p.container_port, "exposed_port": p.container_port} for p in rest]
+    mappings: list[app.IngressPortMappingArgsDict] = [
+        {"external": False, "target_port": p.container_port, "exposed_port": p.container_port} for p in rest
+    ]
     if mappings:
         main["additional_port_mappings"] = mappings
     return main
 
 
-def scale(request: ServiceRequest) -> dict[str, Any]:
+def scale(request: ServiceRequest) -> app.ScaleArgsDict:
     """Replicas from the blueprint: fixed, or an autoscale range with a CPU utilization rule (KEDA's cpu scaler)."""
     if request.autoscale is None:
         return {"min_replicas": request.replicas, "max_replicas": max(1, request.replicas)}
-    rule = {"type": "cpu", "metadata": {"type": "Utilization", "value": str(request.autoscale.cpu_percent)}}
+    rule: app.CustomScaleRuleArgsDict = {
+        "type": "cpu",
+        "metadata": {"type": "Utilization", "value": str(request.autoscale.cpu_percent)},
+    }
     return {
         "min_replicas": request.autoscale.min,
         "max_replicas": request.autoscale.max,
@@ -268,19 +293,30 @@ def scale(request: ServiceRequest) -> dict[str, Any]:
     }
 
 
-def _probes(health: HealthRequest | None, request: ServiceRequest) -> list[dict[str, Any]] | None:
-    """Liveness and readiness from the blueprint's check: HTTP paths, else TCP (Container Apps has no exec or
-    gRPC probe kind; a command check falls back to the first TCP port, checks.caveats says so)."""
+def _probes(health: HealthRequest | None, request: ServiceRequest) -> list[app.ContainerAppProbeArgsDict] | None:
+    """Startup, liveness and readiness from the blueprint's check: HTTP paths, else TCP (Container Apps has no
+    exec or gRPC probe kind; a command check falls back to the first TCP port, checks.caveats says so)."""
     if health is None:
         return None
     port = health.port or next((p.container_port for p in request.ports if p.protocol == "tcp"), None)
     if port is None:
         return None
-    check: dict[str, Any] = (
-        {"http_get": {"path": health.path, "port": port}} if health.kind == "http" else {"tcp_socket": {"port": port}}
-    )
-    timing = {"period_seconds": min(health.interval_s, 240), "timeout_seconds": min(health.timeout_s, 240),
-              "failure_threshold": min(health.retries, 10)}  # fmt: skip
-    startup = {**check, "type": "Startup", "initial_delay_seconds": min(health.start_period_s, 60), **timing,
-               "failure_threshold": 10}  # fmt: skip
-    return [startup, {**check, "type": "Liveness", **timing}, {**check, "type": "Readiness", **timing}]
+    return [_probe(kind, health, port) for kind in ("Startup", "Liveness", "Readiness")]
+
+
+def _probe(kind: str, health: HealthRequest, port: int) -> app.ContainerAppProbeArgsDict:
+    """One probe; Container Apps caps the period and timeout at 240 s and the failure threshold at 10, and the
+    startup probe's initial delay at 60 s (ContainerAppProbe in the API spec)."""
+    probe: app.ContainerAppProbeArgsDict = {
+        "type": kind,
+        "period_seconds": min(health.interval_s, 240),
+        "timeout_seconds": min(health.timeout_s, 240),
+        "failure_threshold": 10 if kind == "Startup" else min(health.retries, 10),
+    }
+    if kind == "Startup":
+        probe["initial_delay_seconds"] = min(health.start_period_s, 60)
+    if health.kind == "http":
+        probe["http_get"] = {"path": health.path, "port": port}
+    else:
+        probe["tcp_socket"] = {"port": port}
+    return probe

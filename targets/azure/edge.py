@@ -88,7 +88,10 @@ class Edge:
                     profile_name=self.profile.name,
                     custom_domain_name=re.sub(r"[^a-zA-Z0-9-]", "-", host),
                     host_name=host,
-                    tls_settings={"certificate_type": "ManagedCertificate", "minimum_tls_version": "TLS12"},
+                    tls_settings={
+                        "certificate_type": "ManagedCertificate",
+                        "minimum_tls_version": cdn.AfdMinimumTlsVersion.TLS12,
+                    },
                     opts=f.opts(self.profile),
                 )
         return self.endpoints[key]
@@ -122,12 +125,17 @@ class Edge:
                 origin_group_name=route.name,
                 health_probe_settings={
                     "probe_path": "/" if route.kind == "grpc" else self.health_paths[route.name],
-                    "probe_protocol": "Https",
-                    "probe_request_type": "HEAD" if route.kind != "grpc" else "GET",
+                    "probe_protocol": cdn.ProbeProtocol.HTTPS,
+                    "probe_request_type": cdn.HealthProbeRequestType.GET
+                    if route.kind == "grpc"
+                    else cdn.HealthProbeRequestType.HEAD,
                     "probe_interval_in_seconds": 30,
                 },
-                load_balancing_settings={"sample_size": 4, "successful_samples_required": 3,
-                                         "additional_latency_in_milliseconds": 50},  # fmt: skip
+                load_balancing_settings={
+                    "sample_size": 4,
+                    "successful_samples_required": 3,
+                    "additional_latency_in_milliseconds": 50,
+                },
                 session_affinity_state="Enabled" if route.sticky else "Disabled",
                 opts=f.opts(self.profile),
             )
@@ -200,7 +208,11 @@ class Edge:
             custom_rules={"rules": rules},
             managed_rules={
                 "managed_rule_sets": [
-                    {"rule_set_type": "Microsoft_DefaultRuleSet", "rule_set_version": "2.1", "rule_set_action": "Block"},
+                    {
+                        "rule_set_type": "Microsoft_DefaultRuleSet",
+                        "rule_set_version": "2.1",
+                        "rule_set_action": "Block",
+                    },
                     {"rule_set_type": "Microsoft_BotManagerRuleSet", "rule_set_version": "1.1"},
                 ]
             },

@@ -177,15 +177,15 @@ class Foundation(pulumi.ComponentResource):
         )
         return found
 
-    def private_endpoint(self, name: str, target: pulumi.Output[str], group: str, zone: str, parent: pulumi.Resource) -> None:
+    def private_endpoint(
+        self, name: str, target: pulumi.Output[str], group: str, zone: str, parent: pulumi.Resource
+    ) -> None:
         """A private endpoint for ``target`` in the endpoints subnet, registered in its privatelink zone."""
         endpoint = network.PrivateEndpoint(
             f"{name}-endpoint",
             resource_group_name=self.group.name,
             subnet={"id": self.subnets["endpoints"].id},
-            private_link_service_connections=[
-                {"name": name, "private_link_service_id": target, "group_ids": [group]}
-            ],
+            private_link_service_connections=[{"name": name, "private_link_service_id": target, "group_ids": [group]}],
             tags=self.tags,
             opts=self.opts(parent),
         )
@@ -207,7 +207,7 @@ class Foundation(pulumi.ComponentResource):
             vault_name=f"gp{self.stack[:12]}{self.unique}".replace("-", "")[:24],
             properties={
                 "tenant_id": self.tenant_id,
-                "sku": {"family": "A", "name": "standard"},
+                "sku": {"family": "A", "name": keyvault.SkuName.STANDARD},
                 "enable_rbac_authorization": True,
                 "enable_soft_delete": True,
                 "soft_delete_retention_in_days": 90,

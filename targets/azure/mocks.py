@@ -13,10 +13,10 @@ MOCK_LOCATION = "swedencentral"
 def _name(token: str, name: str, inputs: Mapping[str, Any]) -> str:
     """The resource's Azure name: the explicit ``<kind>Name`` input (``vaultName``, ``serverName``...), else ours."""
     kind = token.rsplit(":", 1)[-1]
-    for key, value in inputs.items():
-        if key.endswith("Name") and key != "resourceGroupName" and isinstance(value, str):
-            if key.lower().startswith(kind[:4].lower()) or key in ("resourceName", "name"):
-                return value
+    own = [k for k in inputs if k.endswith("Name") and (k.lower().startswith(kind[:4].lower()) or k == "resourceName")]
+    for key in own:
+        if isinstance(inputs[key], str) and key != "resourceGroupName":
+            return inputs[key]
     return str(inputs.get("resourceGroupName") if kind == "ResourceGroup" else name)
 
 
@@ -29,7 +29,10 @@ def resource_outputs(token: str, name: str, rid: str, inputs: Mapping[str, Any],
     if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
         # The API takes a list of identity ids and answers with a map id -> {principalId, clientId}.
         assigned = identity["userAssignedIdentities"]
-        outputs["identity"] = {**identity, "userAssignedIdentities": {i: {"principalId": rid[:8], "clientId": rid[8:16]} for i in assigned}}
+        outputs["identity"] = {
+            **identity,
+            "userAssignedIdentities": {i: {"principalId": rid[:8], "clientId": rid[8:16]} for i in assigned},
+        }
     if kind == "UserAssignedIdentity":
         outputs["principalId"] = f"{rid[:8]}-0000-4000-8000-{rid[:12]}"
         outputs["clientId"] = f"{rid[8:16]}-0000-4000-8000-{rid[12:24]}"
@@ -51,5 +54,10 @@ def call(token: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
     """The client configuration the Key Vault's tenant comes from."""
     del args
     if token == "azure-native:authorization:getClientConfig":
-        return {"clientId": "preview", "objectId": MOCK_TENANT, "subscriptionId": MOCK_SUBSCRIPTION, "tenantId": MOCK_TENANT}
+        return {
+            "clientId": "preview",
+            "objectId": MOCK_TENANT,
+            "subscriptionId": MOCK_SUBSCRIPTION,
+            "tenantId": MOCK_TENANT,
+        }
     return None

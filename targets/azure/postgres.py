@@ -45,9 +45,12 @@ def build(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     retention = min(max(request.backup_retention_days, BACKUP_RETENTION_RANGE[0]), BACKUP_RETENTION_RANGE[1])
-    sku = {"name": settings.postgres_sku, "tier": postgres_tier(settings.postgres_sku)}
-    storage = {"storage_size_gb": max(MIN_STORAGE_GIB, -(-request.storage_mib // 1024)), "auto_grow": "Enabled"}
-    network = {
+    sku: dbforpostgresql.SkuArgsDict = {"name": settings.postgres_sku, "tier": postgres_tier(settings.postgres_sku)}
+    storage: dbforpostgresql.StorageArgsDict = {
+        "storage_size_gb": max(MIN_STORAGE_GIB, -(-request.storage_mib // 1024)),
+        "auto_grow": "Enabled",
+    }
+    network: dbforpostgresql.NetworkArgsDict = {
         "delegated_subnet_resource_id": f.subnets["postgres"].id,
         "private_dns_zone_arm_resource_id": zone.id,
         "public_network_access": "Disabled",

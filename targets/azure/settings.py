@@ -44,9 +44,7 @@ WORKLOAD_PROFILES: dict[str, WorkloadProfile] = {
     # Consumption: 0.25-4 vCPU, 0.5-8 GiB per replica, memory twice the vCPU in 0.25 steps.
     CONSUMPTION: WorkloadProfile(4, 8, 0, None, per_replica=True),
     "Consumption-GPU-NC8as-T4": WorkloadProfile(8, 56, 1, "T4", per_replica=True, regions=SERVERLESS_GPU_REGIONS),
-    "Consumption-GPU-NC24-A100": WorkloadProfile(
-        24, 220, 1, "A100", per_replica=True, regions=SERVERLESS_GPU_REGIONS
-    ),
+    "Consumption-GPU-NC24-A100": WorkloadProfile(24, 220, 1, "A100", per_replica=True, regions=SERVERLESS_GPU_REGIONS),
     **{f"D{n}": WorkloadProfile(n, 4 * n, 0, None, per_replica=False) for n in (4, 8, 16, 32)},
     **{f"E{n}": WorkloadProfile(n, 8 * n, 0, None, per_replica=False) for n in (4, 8, 16, 32)},
     "NC24-A100": WorkloadProfile(24, 220, 1, "A100", per_replica=False, regions=DEDICATED_GPU_REGIONS),
@@ -135,7 +133,9 @@ class AzureSettings(BaseModel):
     )
     location: Annotated[str, Field(pattern=r"^[a-z]+[0-9]?$")] = Field(
         default="swedencentral",
-        description="The Azure region (e.g. swedencentral, which has serverless T4 and A100 GPUs). Default: swedencentral.",
+        description=(
+            "The Azure region (e.g. swedencentral, which has serverless T4 and A100 GPUs). Default: swedencentral."
+        ),
     )
     vnet_cidr: str = Field(
         default="10.60.0.0/16",

@@ -21,17 +21,26 @@ from components.protocol import ServiceEndpoint, ServiceRequest
 from targets.azure.foundation import Foundation
 
 VM_SIZE = "Standard_D2as_v5"
-IMAGE = {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}
+IMAGE: compute.ImageReferenceArgsDict = {
+    "publisher": "Canonical",
+    "offer": "ubuntu-24_04-lts",
+    "sku": "server",
+    "version": "latest",
+}
 ADMIN = "turnadmin"
 
 
-def _cloud_init(image: str, secret_uris: dict[str, pulumi.Output[str]], client_id: pulumi.Output[str], args: list[str]) -> pulumi.Output[str]:
+def _cloud_init(
+    image: str, secret_uris: dict[str, pulumi.Output[str]], client_id: pulumi.Output[str], args: list[str]
+) -> pulumi.Output[str]:
     """cloud-init: Docker, the secret files from Key Vault through the identity, then coturn on the host network."""
 
     def render(values: list[str]) -> str:
         client, *uris = values
+        # Key Vault REST: GET {secret URI}?api-version=7.4 answers {"value": ...} (six spaces: inside the YAML block).
         fetch = "\n".join(
-            f"    curl -sf -H \"Authorization: Bearer $TOKEN\" '{uri}?api-version=7.4' | jq -r .value > /run/secrets/{name}"
+            f"      curl -sf -H \"Authorization: Bearer $TOKEN\" '{uri}?api-version=7.4' | jq -r .value"
+            f" > /run/secrets/{name}"
             for name, uri in zip(secret_uris, uris, strict=True)
         )
         token_url = (
@@ -51,7 +60,7 @@ write_files:
       TOKEN=$(curl -sf -H Metadata:true '{token_url}' | jq -r .access_token)
 {fetch}
       exec docker run --rm --name turn --network host --user 65534:65534 --read-only \\
-        -v /run/secrets:/run/secrets:ro {image} {' '.join(args)}
+        -v /run/secrets:/run/secrets:ro {image} {" ".join(args)}
 runcmd:
   - [sh, -c, "systemd-run --unit turn --property=Restart=always /usr/local/bin/turn-start"]
 """
@@ -63,21 +72,63 @@ runcmd:
 def relay(request: ServiceRequest, f: Foundation, parent: pulumi.Resource) -> ServiceEndpoint:
     """Public IP, Standard Load Balancer with one rule per published port, NSG and the scale set."""
     name = request.name
-    opts = f.opts(parent)
     address = network.PublicIPAddress(
-        f"{name}-ip", resource_group_name=f.group.name, sku={"name": "Standard"},
-        public_ip_allocation_method="Static", tags=f.tags, opts=opts,
-    )  # fmt: skip
-    lb_name = f"{f.prefix}-{name}"
+        f"{name}-ip",
+        resource_group_name=f.group.name,
+        sku={"name": "Standard"},
+        public_ip_allocation_method="Static",
+        tags=f.tags,
+        opts=f.opts(parent),
+    )
     lb_id = (
         f"/subscriptions/{f.settings.subscription_id}/resourceGroups/{f.prefix}"
-        f"/providers/Microsoft.Network/loadBalancers/{lb_name}"
+        f"/providers/Microsoft.Network/loadBalancers/{f.prefix}-{name}"
     )
+    balancer = _balancer(request, f, lb_id, address, parent)
+    security = _security_group(request, f, parent)
+    uris = {
+        key: f.secret(f"{name}-{key}".replace(".", "-"), value, parent) for key, value in request.secret_files.items()
+    }
+    key = tls.PrivateKey(f"{name}-ssh", algorithm="ED25519", opts=pulumi.ResourceOptions(parent=parent))
+    args = [*(request.command or ()), *(request.args or ())]
+    profile = _vm_profile(
+        name[:9],
+        _cloud_init(request.image, uris, f.identity.client_id, args),
+        key.public_key_openssh,
+        security.id,
+        f.subnets["turn"].id,
+        f"{lb_id}/backendAddressPools/turn",
+    )
+    scale_set = compute.VirtualMachineScaleSet(
+        f"{name}-vmss",
+        resource_group_name=f.group.name,
+        vm_scale_set_name=f"{f.prefix}-{name}",
+        sku={"name": VM_SIZE, "tier": "Standard", "capacity": max(1, request.replicas)},
+        identity={"type": compute.ResourceIdentityType.USER_ASSIGNED, "user_assigned_identities": [f.identity.id]},
+        upgrade_policy={"mode": compute.UpgradeMode.AUTOMATIC},
+        overprovision=False,
+        virtual_machine_profile=profile,
+        tags=f.tags,
+        opts=f.opts(parent, depends_on=[security, balancer]),
+    )
+    return ServiceEndpoint(
+        name=name,
+        host=pulumi.Output.from_input(name),
+        ports={p.name: p.container_port for p in request.ports},
+        resources=(scale_set,),
+        public_host=address.ip_address.apply(lambda ip: ip or ""),
+    )
+
+
+def _balancer(
+    request: ServiceRequest, f: Foundation, lb_id: str, address: network.PublicIPAddress, parent: pulumi.Resource
+) -> network.LoadBalancer:
+    """A Standard Load Balancer (UDP needs Standard or Basic; Basic is retired) with one rule per port."""
     listening = next(p.container_port for p in request.ports if p.protocol == "tcp")
-    rules = [
+    rules: list[network.LoadBalancingRuleArgsDict] = [
         {
             "name": f"{p.name}-{p.protocol}",
-            "protocol": p.protocol.capitalize(),
+            "protocol": network.TransportProtocol(p.protocol.capitalize()),
             "frontend_port": p.container_port,
             "backend_port": p.container_port,
             "frontend_ip_configuration": {"id": f"{lb_id}/frontendIPConfigurations/turn"},
@@ -88,21 +139,26 @@ def relay(request: ServiceRequest, f: Foundation, parent: pulumi.Resource) -> Se
         }
         for p in request.ports
     ]
-    balancer = network.LoadBalancer(
-        f"{name}-lb",
+    return network.LoadBalancer(
+        f"{request.name}-lb",
         resource_group_name=f.group.name,
-        load_balancer_name=lb_name,
+        load_balancer_name=lb_id.rsplit("/", 1)[-1],
         sku={"name": "Standard"},
         frontend_ip_configurations=[{"name": "turn", "public_ip_address": {"id": address.id}}],
         backend_address_pools=[{"name": "turn"}],
-        probes=[{"name": "turn", "protocol": "Tcp", "port": listening, "interval_in_seconds": 15,
-                 "number_of_probes": 2}],  # fmt: skip
+        probes=[
+            {"name": "turn", "protocol": "Tcp", "port": listening, "interval_in_seconds": 15, "number_of_probes": 2}
+        ],
         load_balancing_rules=rules,
         tags=f.tags,
-        opts=opts,
+        opts=f.opts(parent),
     )
-    security = network.NetworkSecurityGroup(
-        f"{name}-nsg",
+
+
+def _security_group(request: ServiceRequest, f: Foundation, parent: pulumi.Resource) -> network.NetworkSecurityGroup:
+    """Inbound from the Internet on the published ports only (the NSG's default rules deny the rest)."""
+    return network.NetworkSecurityGroup(
+        f"{request.name}-nsg",
         resource_group_name=f.group.name,
         security_rules=[
             {
@@ -119,61 +175,53 @@ def relay(request: ServiceRequest, f: Foundation, parent: pulumi.Resource) -> Se
             for index, p in enumerate(request.ports)
         ],
         tags=f.tags,
-        opts=opts,
+        opts=f.opts(parent),
     )
-    uris = {key: f.secret(f"{name}-{key}".replace(".", "-"), value, parent) for key, value in request.secret_files.items()}
-    key = tls.PrivateKey(f"{name}-ssh", algorithm="ED25519", opts=pulumi.ResourceOptions(parent=parent))
-    args = [*(request.command or ()), *(request.args or ())]
-    scale_set = compute.VirtualMachineScaleSet(
-        f"{name}-vmss",
-        resource_group_name=f.group.name,
-        vm_scale_set_name=f"{f.prefix}-{name}",
-        sku={"name": VM_SIZE, "tier": "Standard", "capacity": max(1, request.replicas)},
-        identity={"type": "UserAssigned", "user_assigned_identities": [f.identity.id]},
-        upgrade_policy={"mode": "Automatic"},
-        overprovision=False,
-        virtual_machine_profile={
-            "os_profile": {
-                "computer_name_prefix": name[:9],
-                "admin_username": ADMIN,
-                "custom_data": _cloud_init(request.image, uris, f.identity.client_id, args),
-                "linux_configuration": {
-                    "disable_password_authentication": True,
-                    "ssh": {"public_keys": [{"path": f"/home/{ADMIN}/.ssh/authorized_keys",
-                                             "key_data": key.public_key_openssh}]},  # fmt: skip
-                },
-            },
-            "storage_profile": {
-                "image_reference": IMAGE,
-                "os_disk": {"create_option": "FromImage", "caching": "ReadWrite",
-                            "managed_disk": {"storage_account_type": "Premium_LRS"}},  # fmt: skip
-            },
-            "security_profile": {"encryption_at_host": True},
-            "network_profile": {
-                "network_interface_configurations": [
-                    {
-                        "name": "turn",
-                        "primary": True,
-                        "network_security_group": {"id": security.id},
-                        "ip_configurations": [
-                            {
-                                "name": "turn",
-                                "primary": True,
-                                "subnet": {"id": f.subnets["turn"].id},
-                                "load_balancer_backend_address_pools": [{"id": f"{lb_id}/backendAddressPools/turn"}],
-                            }
-                        ],
-                    }
-                ]
+
+
+def _vm_profile(
+    prefix: str,
+    custom_data: pulumi.Output[str],
+    public_key: pulumi.Output[str],
+    security_group: pulumi.Output[str],
+    subnet: pulumi.Output[str],
+    backend_pool: str,
+) -> compute.VirtualMachineScaleSetVMProfileArgsDict:
+    """Ubuntu with no password login, encryption at host, one NIC in the TURN subnet behind the balancer."""
+    return {
+        "os_profile": {
+            "computer_name_prefix": prefix,
+            "admin_username": ADMIN,
+            "custom_data": custom_data,
+            "linux_configuration": {
+                "disable_password_authentication": True,
+                "ssh": {"public_keys": [{"path": f"/home/{ADMIN}/.ssh/authorized_keys", "key_data": public_key}]},
             },
         },
-        tags=f.tags,
-        opts=f.opts(parent, depends_on=[security, balancer]),
-    )
-    return ServiceEndpoint(
-        name=name,
-        host=pulumi.Output.from_input(name),
-        ports={p.name: p.container_port for p in request.ports},
-        resources=(scale_set,),
-        public_host=address.ip_address.apply(lambda ip: ip or ""),
-    )
+        "storage_profile": {
+            "image_reference": IMAGE,
+            "os_disk": {
+                "create_option": compute.DiskCreateOptionTypes.FROM_IMAGE,
+                "caching": compute.CachingTypes.READ_WRITE,
+                "managed_disk": {"storage_account_type": compute.StorageAccountTypes.PREMIUM_LRS},
+            },
+        },
+        "security_profile": {"encryption_at_host": True},
+        "network_profile": {
+            "network_interface_configurations": [
+                {
+                    "name": "turn",
+                    "primary": True,
+                    "network_security_group": {"id": security_group},
+                    "ip_configurations": [
+                        {
+                            "name": "turn",
+                            "primary": True,
+                            "subnet": {"id": subnet},
+                            "load_balancer_backend_address_pools": [{"id": backend_pool}],
+                        }
+                    ],
+                }
+            ]
+        },
+    }
