@@ -13,6 +13,8 @@ Expected values come from those documented limits and the inputs each test write
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from preview.mocks import RecordingMonitor
 from stacks.errors import ConfigError
 from stacks.loader import StackSpec, load_stack
 from targets.azure.settings import consumption_size
-from tests.conftest import stack_config, write_blueprint
+from tests.conftest import ROOT, stack_config, write_blueprint
 
 STACK = "azure-prod"
 API: dict[str, Any] = {
@@ -217,3 +219,17 @@ def test_nothing_is_registered_before_the_error(tmp_path: Path, monitors: list[R
     (monitor,) = monitors
     assert monitor.recorded == []
     assert "services.api.requests" in str(caught.value)
+
+
+def test_cli_without_a_subscription_exits_1_naming_the_key() -> None:
+    """``python -m preview dev --target azure``: Pulumi.dev.yaml has no gpu-platform:azure table."""
+    done = subprocess.run(
+        [sys.executable, "-m", "preview", "dev", "--target", "azure"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert "gpu-platform:azure.subscription_id is not set" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

@@ -566,7 +566,7 @@ def test_cli_reports_bad_blueprint_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("target", ["gcp", "azure"])
+@pytest.mark.parametrize("target", ["gcp"])
 def test_cli_unbuilt_target_exits_cleanly(target: str) -> None:
     """A target that is not built yet: exit 1 saying so, no traceback."""
     done = _preview("dev", "--target", target)

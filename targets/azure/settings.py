@@ -129,7 +129,8 @@ class AzureSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     subscription_id: Annotated[str, Field(pattern=UUID)] | None = Field(
-        default=None, description="The Azure subscription id (a lowercase GUID). Required."
+        default=None,
+        description="The Azure subscription id (a lowercase GUID); every Azure stack needs it. Default: none.",
     )
     location: Annotated[str, Field(pattern=r"^[a-z]+[0-9]?$")] = Field(
         default="swedencentral",
