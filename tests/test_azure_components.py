@@ -408,3 +408,35 @@ def test_an_azure_preview_imports_no_aws_or_gcp_sdk() -> None:
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     code, loaded, azure = ast.literal_eval(done.stderr.strip().splitlines()[-1])
     assert (code, loaded, azure) == (0, [], True)
+
+
+# -- staging, with the general pool on dedicated D4 nodes ------------------------------------------------
+
+DEDICATED = {"workload_profile": "D4", "min_nodes": 1, "max_nodes": 3}
+
+
+@pytest.fixture(scope="module")
+def staging() -> PreviewResult:
+    return run_program(STACK, stack_config(STACK, environment="staging", pools={"general": DEDICATED}))
+
+
+def test_a_dedicated_pool_is_a_sized_workload_profile(staging: PreviewResult) -> None:
+    profiles = only(staging, AZURE_APP_MANAGED_ENVIRONMENT).inputs["workloadProfiles"]
+    assert {"name": "general", "workloadProfileType": "D4", "minimumCount": 1, "maximumCount": 3} in profiles
+    on_general = {n for n, a in apps(staging).items() if a["workloadProfileName"] == "general"}
+    assert "admin-api" in on_general
+    assert "gpu" not in {apps(staging)[n]["workloadProfileName"] for n in on_general}
+    # off the Consumption ladder, a replica is its requests rounded up to 0.25 vCPU and 0.5 GiB:
+    # admin-api's 0.5 cpu / 512Mi stays 0.5 / 0.5Gi (Consumption would give 0.5 / 1Gi)
+    api = apps(staging)["admin-api"]["template"]["containers"][0]["resources"]
+    assert (api["cpu"], api["memory"]) == (0.5, "0.5Gi")
+
+
+def test_staging_prevents_at_its_own_rate_and_keeps_daily_backups_a_week(staging: PreviewResult) -> None:
+    waf = only(staging, AZURE_FRONTDOOR_POLICY).inputs
+    assert waf["policySettings"]["mode"] == "Prevention"
+    (rule,) = waf["customRules"]["rules"]
+    assert rule["rateLimitThreshold"] == 50 * 60  # the staging profile: 50 requests/s
+    (server,) = staging.of_type(AZURE_POSTGRES_SERVER)
+    assert server.inputs["backup"] == {"backupRetentionDays": 7, "geoRedundantBackup": "Disabled"}
+    assert staging.of_type(AZURE_AUTHORIZATION_LOCK) == []
