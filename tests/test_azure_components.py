@@ -355,15 +355,22 @@ def test_origins_reach_the_environment_over_private_link(prod: PreviewResult) ->
 
 def test_turn_runs_on_a_scale_set_behind_a_standard_load_balancer(prod: PreviewResult) -> None:
     turn = BP["pixel_streaming"]["unreal"]["turn"]
-    relay = turn["relay_max_port"] - turn["relay_min_port"] + 1
+    relay = range(turn["relay_min_port"], turn["relay_max_port"] + 1)
     balancer = only(prod, AZURE_NETWORK_LOAD_BALANCER).inputs
     assert balancer["sku"] == {"name": "Standard"}
-    protocols = sorted((r["protocol"], r["frontendPort"]) for r in balancer["loadBalancingRules"])
-    # the listening port over UDP and TCP, every relay port over UDP
-    assert len(protocols) == 2 + relay
-    assert ("Tcp", turn["listening_port"]) in protocols
-    assert ("Udp", turn["listening_port"]) in protocols
-    assert len(only(prod, AZURE_NETWORK_NSG).inputs["securityRules"]) == 2 + relay
+    # the world reaches the listening port only, over UDP and TCP
+    published = sorted((r["protocol"], r["frontendPort"]) for r in balancer["loadBalancingRules"])
+    assert published == [("Tcp", turn["listening_port"]), ("Udp", turn["listening_port"])]
+    rules = only(prod, AZURE_NETWORK_NSG).inputs["securityRules"]
+    from_internet = {int(r["destinationPortRange"]) for r in rules if r["sourceAddressPrefix"] == "Internet"}
+    assert from_internet == {turn["listening_port"]}
+    # the relay range admits the streamer's subnet (the apps subnet, the VNet's first eighth) only
+    apps_subnet = str(next(ipaddress.IPv4Network(VNET).subnets(prefixlen_diff=3)))
+    from_apps = {int(r["destinationPortRange"]) for r in rules if r["sourceAddressPrefix"] == apps_subnet}
+    assert from_apps == set(relay)
+    (deny,) = [r for r in rules if r["access"] == "Deny"]
+    assert (deny["sourceAddressPrefix"], deny["destinationPortRange"]) == ("VirtualNetwork", "*")
+    assert deny["priority"] > max(r["priority"] for r in rules if r["access"] == "Allow")
 
 
 def test_turn_config_comes_from_key_vault_not_custom_data(prod: PreviewResult) -> None:

@@ -109,6 +109,7 @@ class Foundation(pulumi.ComponentResource):
         """VNet, NAT gateway and the four subnets (created one after another: ARM serialises subnet writes)."""
         vnet_cidr = ipaddress.IPv4Network(self.settings.vnet_cidr)
         blocks = list(vnet_cidr.subnets(prefixlen_diff=SUBNET_SPLIT_BITS))
+        self.cidrs = {role: str(blocks[index]) for index, role in enumerate(SUBNETS)}
         self.vnet = network.VirtualNetwork(
             f"{name}-vnet",
             resource_group_name=self.group.name,
@@ -135,14 +136,14 @@ class Foundation(pulumi.ComponentResource):
         )
         subnets: dict[str, network.Subnet] = {}
         previous: list[pulumi.Resource] = []
-        for index, role in enumerate(SUBNETS):
+        for role in SUBNETS:
             delegation = DELEGATIONS.get(role)
             subnet = network.Subnet(
                 f"{name}-{role}-subnet",
                 resource_group_name=self.group.name,
                 virtual_network_name=self.vnet.name,
                 subnet_name=role,
-                address_prefix=str(blocks[index]),
+                address_prefix=self.cidrs[role],
                 delegations=[{"name": role, "service_name": delegation}] if delegation else None,
                 nat_gateway={"id": self.nat.id} if role in ("apps", "turn") else None,
                 default_outbound_access=False,

@@ -123,7 +123,9 @@ def relay(request: ServiceRequest, f: Foundation, parent: pulumi.Resource) -> Se
 def _balancer(
     request: ServiceRequest, f: Foundation, lb_id: str, address: network.PublicIPAddress, parent: pulumi.Resource
 ) -> network.LoadBalancer:
-    """A Standard Load Balancer (UDP needs Standard or Basic; Basic is retired) with one rule per port."""
+    """A Standard Load Balancer (UDP needs Standard or Basic; Basic is retired) with a rule per public port: the
+    listening port. Relay ports are not published: the relayed address coturn reports is the instance's private
+    one, which only the streamer (in the VNet) sends to; browsers speak to the listening port only."""
     listening = next(p.container_port for p in request.ports if p.protocol == "tcp")
     rules: list[network.LoadBalancingRuleArgsDict] = [
         {
@@ -138,6 +140,7 @@ def _balancer(
             "idle_timeout_in_minutes": 30 if p.protocol == "tcp" else None,
         }
         for p in request.ports
+        if p.public
     ]
     return network.LoadBalancer(
         f"{request.name}-lb",
@@ -156,24 +159,40 @@ def _balancer(
 
 
 def _security_group(request: ServiceRequest, f: Foundation, parent: pulumi.Resource) -> network.NetworkSecurityGroup:
-    """Inbound from the Internet on the published ports only (the NSG's default rules deny the rest)."""
+    """Inbound from the Internet on the public ports only, the relay range from the apps subnet only (the NSG's
+    default rules deny the rest from the Internet; its AllowVnetInBound rule is overridden by the last rule)."""
+    apps = f.cidrs["apps"]
+    rules: list[network.SecurityRuleArgsDict] = [
+        {
+            "name": f"allow-{p.name}-{p.protocol}",
+            "priority": 100 + index,
+            "direction": "Inbound",
+            "access": "Allow",
+            "protocol": p.protocol.capitalize(),
+            "source_address_prefix": "Internet" if p.public else apps,
+            "source_port_range": "*",
+            "destination_address_prefix": "*",
+            "destination_port_range": str(p.container_port),
+        }
+        for index, p in enumerate(request.ports)
+    ]
+    rules.append(
+        {
+            "name": "deny-rest-of-vnet",
+            "priority": 4000,
+            "direction": "Inbound",
+            "access": "Deny",
+            "protocol": "*",
+            "source_address_prefix": "VirtualNetwork",
+            "source_port_range": "*",
+            "destination_address_prefix": "*",
+            "destination_port_range": "*",
+        }
+    )
     return network.NetworkSecurityGroup(
         f"{request.name}-nsg",
         resource_group_name=f.group.name,
-        security_rules=[
-            {
-                "name": f"allow-{p.name}-{p.protocol}",
-                "priority": 100 + index,
-                "direction": "Inbound",
-                "access": "Allow",
-                "protocol": p.protocol.capitalize(),
-                "source_address_prefix": "Internet",
-                "source_port_range": "*",
-                "destination_address_prefix": "*",
-                "destination_port_range": str(p.container_port),
-            }
-            for index, p in enumerate(request.ports)
-        ],
+        security_rules=rules,
         tags=f.tags,
         opts=f.opts(parent),
     )
