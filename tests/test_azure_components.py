@@ -447,3 +447,11 @@ def test_staging_prevents_at_its_own_rate_and_keeps_daily_backups_a_week(staging
     (server,) = staging.of_type(AZURE_POSTGRES_SERVER)
     assert server.inputs["backup"] == {"backupRetentionDays": 7, "geoRedundantBackup": "Disabled"}
     assert staging.of_type(AZURE_AUTHORIZATION_LOCK) == []
+
+
+def test_single_origin_groups_probe_nothing(prod: PreviewResult) -> None:
+    """One origin per group (the app's ingress balances its replicas): Front Door's probes would only add load."""
+    groups = prod.of_type(AZURE_CDN_ORIGIN_GROUP)
+    origins = [o.inputs["originGroupName"] for o in prod.of_type(AZURE_CDN_ORIGIN)]
+    assert sorted(origins) == sorted(g.inputs["originGroupName"] for g in groups)
+    assert [g.name for g in groups if g.inputs.get("healthProbeSettings")] == []

@@ -14,7 +14,10 @@ Key Vault certificate and an internal environment, and forwards gRPC only in pre
   Front Door managed certificate and TLS 1.2 minimum; HTTP redirects to HTTPS; HTTPS to the origin.
 - HTTP and WebSocket routes share one endpoint and route by path; each public gRPC tool gets its own
   endpoint (and ``<route>.<domain>``): gRPC clients address a host, not a path prefix.
-- Origin groups carry session affinity where a route is sticky; health probes use the app's HTTP path.
+- Each origin group has one origin (the app's ingress, which balances over the replicas and drops unready
+  ones by their readiness probes), so Front Door's health probes are off: Microsoft's guidance for a single
+  origin (frontdoor/health-probes), and a gRPC origin could not answer an HTTP probe anyway. Origin groups
+  carry session affinity where a route is sticky.
 """
 
 from __future__ import annotations
@@ -41,7 +44,6 @@ class Edge:
     foundation: Foundation
     context: TargetContext
     routes: list[ResolvedRoute] = field(default_factory=list)
-    health_paths: dict[str, str] = field(default_factory=dict)
     endpoints: dict[str, cdn.AFDEndpoint] = field(default_factory=dict)
     domains: dict[str, cdn.AFDCustomDomain] = field(default_factory=dict)
     _profile: cdn.Profile | None = None
@@ -96,10 +98,9 @@ class Edge:
                 )
         return self.endpoints[key]
 
-    def add(self, route: ResolvedRoute, health_path: str) -> pulumi.Output[str]:
+    def add(self, route: ResolvedRoute) -> pulumi.Output[str]:
         """Record a route (built in :meth:`build`); returns its public URL."""
         self.routes.append(route)
-        self.health_paths[route.name] = health_path
         key = self._endpoint_key(route)
         endpoint = self._endpoint(key)
         if self.context.domain:
@@ -123,14 +124,6 @@ class Edge:
                 resource_group_name=f.group.name,
                 profile_name=self.profile.name,
                 origin_group_name=route.name,
-                health_probe_settings={
-                    "probe_path": "/" if route.kind == "grpc" else self.health_paths[route.name],
-                    "probe_protocol": cdn.ProbeProtocol.HTTPS,
-                    "probe_request_type": cdn.HealthProbeRequestType.GET
-                    if route.kind == "grpc"
-                    else cdn.HealthProbeRequestType.HEAD,
-                    "probe_interval_in_seconds": 30,
-                },
                 load_balancing_settings={
                     "sample_size": 4,
                     "successful_samples_required": 3,

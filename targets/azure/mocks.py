@@ -10,14 +10,20 @@ MOCK_TENANT = "11111111-1111-4111-8111-111111111111"
 MOCK_LOCATION = "swedencentral"
 
 
+# Name inputs that do not follow the "<kind>Name" / "<end of kind>Name" rule below.
+_NAME_KEYS = {"VirtualMachineScaleSet": "vmScaleSetName", "UserAssignedIdentity": "resourceName"}
+
+
 def _name(token: str, name: str, inputs: Mapping[str, Any]) -> str:
-    """The resource's Azure name: the explicit ``<kind>Name`` input (``vaultName``, ``serverName``...), else ours."""
+    """The resource's Azure name: its own ``<kind>Name`` input (``vaultName``, ``originGroupName`` for an
+    AFDOriginGroup, ``accountName`` for a StorageAccount: the kind ends with it), never a parent's, else ours."""
     kind = token.rsplit(":", 1)[-1]
-    own = [k for k in inputs if k.endswith("Name") and (k.lower().startswith(kind[:4].lower()) or k == "resourceName")]
-    for key in own:
-        if isinstance(inputs[key], str) and key != "resourceGroupName":
-            return inputs[key]
-    return str(inputs.get("resourceGroupName") if kind == "ResourceGroup" else name)
+    wanted = _NAME_KEYS.get(kind)
+    plain = kind.removeprefix("AFD").lower()
+    candidates = [k for k in inputs if k.endswith("Name") and (k == wanted or plain.endswith(k[:-4].lower()))]
+    own = max(candidates, key=len, default=None)  # originGroupName over a shorter match
+    value = inputs.get(own) if own else None
+    return value if isinstance(value, str) else name
 
 
 def resource_outputs(token: str, name: str, rid: str, inputs: Mapping[str, Any], outputs: dict[str, Any]) -> None:

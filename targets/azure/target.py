@@ -103,9 +103,8 @@ class AzureTarget:
     def route(self, request: RouteRequest, parent: pulumi.Resource) -> PublicEndpoint:
         del parent
         route = request.resolve()
-        health = self.pending[route.service].health
         self.routes[route.service] = route
-        url = self.edge.add(route, health.path if health is not None and health.kind == "http" else "/")
+        url = self.edge.add(route)
         return PublicEndpoint(request.name, url)
 
     # -- postgres ----------------------------------------------------------
