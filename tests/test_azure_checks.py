@@ -20,6 +20,7 @@ from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
 from preview import runner
 from preview.mocks import RecordingMonitor
@@ -29,6 +30,12 @@ from targets.azure.settings import consumption_size
 from tests.conftest import ROOT, stack_config, write_blueprint
 
 STACK = "azure-prod"
+# The shipped stack's subscription and action group (prod alerts need one), under each test's own settings.
+SHIPPED = {
+    k: v
+    for k, v in yaml.safe_load((ROOT / f"Pulumi.{STACK}.yaml").read_text())["config"]["gpu-platform:azure"].items()
+    if k in ("subscription_id", "action_group_id")
+}
 API: dict[str, Any] = {
     "image": "ghcr.io/example/api:1.0.0",
     "ports": [{"name": "http", "container_port": 8000}],
@@ -43,7 +50,7 @@ def config(
     """The azure-prod stack with this blueprint, environment and target settings."""
     pools = sections.pop("pools", POOLS)
     path = write_blueprint(tmp_path, {"name": "unit", "pools": pools, **sections})
-    settings = {"subscription_id": "00000000-0000-4000-8000-000000000000", **(azure or {})}
+    settings = {**SHIPPED, **(azure or {})}
     return stack_config(STACK, blueprint=path, environment=environment, azure=settings)
 
 
@@ -202,6 +209,8 @@ def test_derived_container_app_names_have_32_characters_at_most(tmp_path: Path) 
     ("azure", "key"),
     [
         ({"subscription_id": None}, "gpu-platform:azure.subscription_id"),
+        ({"action_group_id": None}, "gpu-platform:azure.action_group_id"),
+        ({"action_group_id": "arn:aws:sns:us-east-1:123456789012:alarms"}, "gpu-platform:azure.action_group_id"),
         ({"vnet_cidr": "20.0.0.0/16"}, "gpu-platform:azure.vnet_cidr"),
         ({"vnet_cidr": "10.0.0.0/26"}, "gpu-platform:azure.vnet_cidr"),
         ({"postgres_sku": "db.t4g.medium"}, "gpu-platform:azure.postgres_sku"),

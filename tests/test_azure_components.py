@@ -455,3 +455,43 @@ def test_single_origin_groups_probe_nothing(prod: PreviewResult) -> None:
     origins = [o.inputs["originGroupName"] for o in prod.of_type(AZURE_CDN_ORIGIN)]
     assert sorted(origins) == sorted(g.inputs["originGroupName"] for g in groups)
     assert [g.name for g in groups if g.inputs.get("healthProbeSettings")] == []
+
+
+def test_prod_alerts_every_app_database_and_the_edge(prod: PreviewResult, dev: PreviewResult) -> None:
+    group = SHIPPED["gpu-platform:azure"]["action_group_id"]
+    found = prod.of_type("azure-native:monitor:MetricAlert")
+    by_metric: dict[str, int] = {}
+    for alert in found:
+        (criterion,) = alert.inputs["criteria"]["allOf"]
+        by_metric[criterion["metricName"]] = by_metric.get(criterion["metricName"], 0) + 1
+        assert alert.inputs["actions"] == [{"actionGroupId": group}]
+    apps_count, databases = len(apps(prod)), len(BP["databases"])
+    assert by_metric == {
+        "CpuPercentage": apps_count,
+        "MemoryPercentage": apps_count,
+        "RestartCount": apps_count,
+        "cpu_percent": databases,
+        "storage_percent": databases,
+        "Percentage5XX": 1,
+    }
+    assert dev.of_type("azure-native:monitor:MetricAlert") == []  # dev watches its console
+
+
+def test_every_input_key_is_camel_case_as_arm_expects(prod: PreviewResult) -> None:
+    """The SDK camel-cases dict keys only where it knows the input's type; a snake_case key would reach ARM as is."""
+    found: list[str] = []
+
+    def walk(where: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if "_" in key and not key.startswith("gpu-platform:"):
+                    found.append(f"{where}.{key}")
+                walk(f"{where}.{key}", inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(f"{where}[]", inner)
+
+    for resource in prod.resources:
+        if resource.type.startswith("azure-native:"):
+            walk(resource.name, resource.inputs)
+    assert found == []

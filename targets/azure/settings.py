@@ -16,6 +16,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+ACTION_GROUP = (
+    r"(?i)^/subscriptions/[0-9a-f-]{36}/resourceGroups/[^/]+/providers/microsoft\.insights/actionGroups/[^/]+$"
+)
 CONSUMPTION = "Consumption"
 
 
@@ -152,6 +155,14 @@ class AzureSettings(BaseModel):
             "Optimized); read replicas and HA need D or E. Default: Standard_D2ds_v5."
         ),
     )
+    action_group_id: Annotated[str, Field(pattern=ACTION_GROUP)] | None = Field(
+        default=None,
+        description=(
+            "Resource id of the Azure Monitor action group the prod alerts notify "
+            "(/subscriptions/<id>/resourceGroups/<rg>/providers/microsoft.insights/actionGroups/<name>); required by "
+            "the prod profile. Default: none."
+        ),
+    )
     postgres_password_version: Annotated[int, Field(ge=1)] = Field(
         default=1, description="Raise it to rotate the databases' generated admin passwords. Default: 1."
     )
@@ -185,6 +196,11 @@ def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> l
     needs = []
     if not settings.subscription_id:
         needs.append("gpu-platform:azure.subscription_id|give the Azure subscription id (az account show --query id)")
+    if profile.monitoring == "alerting" and not settings.action_group_id:
+        needs.append(
+            "gpu-platform:azure.action_group_id|prod raises alerts: give the resource id of the Azure Monitor action "
+            "group they notify (/subscriptions/<id>/resourceGroups/<rg>/providers/microsoft.insights/actionGroups/<n>)"
+        )
     if (profile.ha == "multi-az" or profile.read_replicas) and postgres_tier(settings.postgres_sku) == "Burstable":
         needs.append(
             f"gpu-platform:azure.postgres_sku|the {profile.name} profile gives databases zone-redundant HA and "

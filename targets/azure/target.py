@@ -48,6 +48,7 @@ class AzureTarget:
     pending: dict[str, ServiceRequest] = field(default_factory=dict)
     routes: dict[str, ResolvedRoute] = field(default_factory=dict)
     parents: dict[str, pulumi.Resource] = field(default_factory=dict)
+    databases: dict[str, pulumi.Resource] = field(default_factory=dict)
 
     @property
     def settings(self) -> AzureSettings:
@@ -109,7 +110,9 @@ class AzureTarget:
 
     # -- postgres ----------------------------------------------------------
     def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint:
-        return postgres.build(request, self.foundation, self.settings, parent)
+        endpoint = postgres.build(request, self.foundation, self.settings, parent)
+        self.databases[request.name] = endpoint.resources[0]
+        return endpoint
 
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
         return random_secret(name, length, parent)
@@ -131,6 +134,21 @@ class AzureTarget:
         domain = self.apps.environment.default_domain
         fqdns = {name: pulumi.Output.concat(name, ".", domain) for name in self.routes}
         self.edge.build(fqdns, self.apps.environment.id)
+        if self.context.profile.monitoring == "alerting" and self.settings.action_group_id:
+            self._alerts(self.settings.action_group_id)
+
+    def _alerts(self, group: str) -> None:
+        """Metric alerts on every app, every primary database and the edge (``alerts.py``)."""
+        from targets.azure import alerts
+
+        f = self.foundation
+        for name, built in self.apps.apps.items():
+            alerts.watch(name, built.id, alerts.APP_ALERTS, f, group)
+        for name, server in self.databases.items():
+            assert isinstance(server, pulumi.CustomResource)
+            alerts.watch(name, server.id, alerts.DATABASE_ALERTS, f, group)
+        if self.edge.routes:
+            alerts.watch("edge", self.edge.profile.id, alerts.EDGE_ALERTS, f, group)
 
 
 TARGET = AzureTarget
