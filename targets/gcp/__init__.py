@@ -7,7 +7,15 @@ Only ``target.py`` and what it imports load pulumi_gcp; ``settings.py``, ``fit.p
 
 from __future__ import annotations
 
-from targets.contract import StatefulType, TargetPlugin, lazy_load, lazy_render, no_gpu_devices, no_reservation
+from targets.contract import (
+    StatefulType,
+    TargetPlugin,
+    lazy_cost,
+    lazy_load,
+    lazy_render,
+    no_gpu_devices,
+    no_reservation,
+)
 from targets.gcp import checks, mocks, settings
 
 PLUGIN = TargetPlugin(
@@ -24,6 +32,7 @@ PLUGIN = TargetPlugin(
     reservation_text=no_reservation,
     mock_outputs=mocks.resource_outputs,
     mock_call=mocks.call,
+    cost=lazy_cost(__name__),
     # ForceNew in terraform-provider-google, which pulumi-gcp wraps.
     stateful_types={
         # google_sql_database_instance
