@@ -796,6 +796,13 @@ FAILURES = [
     ),
     _fail(
         "waf-rate-limit",
+        FRONT_DOOR_WAF,
+        mutate(FRONT_DOOR_WAF_OK, "customRules.rules.0.rateLimitThreshold", 0),
+        ("no enabled RateLimitRule",),
+        "rate-limit-zero-threshold",
+    ),
+    _fail(
+        "waf-rate-limit",
         GATEWAY_WAF,
         mutate(GATEWAY_WAF_OK, "customRules.0.groupByUserSession", []),
         ("per client address",),
@@ -819,6 +826,14 @@ def test_mutation_fails(rule: str, resource_type: str, props: Mapping[str, Any],
 def test_every_resource_rule_has_a_failing_case() -> None:
     failed = {case.values[0] for case in FAILURES}
     assert failed == set(SPEC)
+
+
+def test_https_only_route_needs_no_redirect() -> None:
+    """httpsRedirect matters only when the route accepts HTTP at all."""
+    https_only = mutate(mutate(ROUTE_OK, "supportedProtocols", ["Https"]), "httpsRedirect", "Disabled")
+    assert violations("gpu-platform-azure-secure-transport", ROUTE, https_only, "prod") == []
+    http_only = mutate(mutate(ROUTE_OK, "supportedProtocols", ["Http"]), "httpsRedirect", "Disabled")
+    _assert_messages(violations("gpu-platform-azure-secure-transport", ROUTE, http_only, "prod"), ("httpsRedirect",))
 
 
 # -- environment-dependent rules -------------------------------------------------------
@@ -960,6 +975,18 @@ def test_resource_without_a_setting_fails() -> None:
 def test_setting_without_destination_or_logs_fails() -> None:
     empty = {**SETTING_OK, "workspaceId": None, "logs": [{"categoryGroup": "allLogs", "enabled": False}]}
     resources = [GROUP, KV, Res(DIAGNOSTIC_SETTING, "kv-logs", empty, depends_on=("kv",))]
+    found = stack_violations("gpu-platform-azure-diagnostic-settings", resources, "prod")
+    assert sorted(urn.rsplit("::", 1)[-1] for urn, _ in found if urn) == ["kv", "kv-logs"]
+
+
+@pytest.mark.parametrize(
+    ("change", "value"),
+    [("workspaceId", None), ("logs", [{"categoryGroup": "allLogs", "enabled": False}]), ("logs", [])],
+    ids=["no-destination", "logs-disabled", "metrics-only"],
+)
+def test_setting_missing_either_half_does_not_count(change: str, value: Any) -> None:
+    """A setting needs both a destination and an enabled log category; one without the other keeps nothing."""
+    resources = [GROUP, KV, Res(DIAGNOSTIC_SETTING, "kv-logs", {**SETTING_OK, change: value}, depends_on=("kv",))]
     found = stack_violations("gpu-platform-azure-diagnostic-settings", resources, "prod")
     assert sorted(urn.rsplit("::", 1)[-1] for urn, _ in found if urn) == ["kv", "kv-logs"]
 

@@ -18,7 +18,7 @@ from policy.rules import POLICIES, RULES
 from preview.policies import evaluate
 from tests.conftest import ROOT, Runner, reference_blueprint, write_blueprint
 
-NAME = re.compile(r"^gpu-platform-(docker|k8s|aws|stack)-[a-z0-9]+(-[a-z0-9]+)*$")
+NAME = re.compile(r"^gpu-platform-(docker|k8s|aws|azure|stack)-[a-z0-9]+(-[a-z0-9]+)*$")
 
 
 def test_at_least_forty_rules_with_unique_names() -> None:
