@@ -47,6 +47,9 @@ LOCK = "azure-native:authorization:ManagementLockByScope"
 GROUP_LOCK = "azure-native:authorization:ManagementLockAtResourceGroupLevel"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 DISK = "azure-native:compute:Disk"
+WORKSPACE_TYPE = "azure-native:operationalinsights:Workspace"
+ENDPOINT = "azure-native:cdn:AFDEndpoint"
+SECURITY_POLICY = "azure-native:cdn:SecurityPolicy"
 
 ALL = ("dev", "staging", "prod")
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/gpu-platform-prod"
@@ -320,7 +323,10 @@ ROUTE_OK: dict[str, Any] = {
     "linkToDefaultDomain": "Disabled",
 }
 
+WORKSPACE_OK: dict[str, Any] = {"sku": {"name": "PerGB2018"}, "retentionInDays": 365, "tags": tags()}
+
 BASELINES: dict[str, list[tuple[str, Mapping[str, Any]]]] = {
+    WORKSPACE_TYPE: [("workspace", WORKSPACE_OK)],
     SERVER: [("server", SERVER_OK), ("replica", REPLICA_OK)],
     CONFIGURATION: [("secure-transport", SECURE_TRANSPORT_OK), ("tls-config", TLS_CONFIG_OK)],
     FIREWALL_RULE: [("firewall-rule", FIREWALL_RULE_OK)],
@@ -353,7 +359,8 @@ SPEC: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
     "gpu-platform-azure-secure-transport": ((CONFIGURATION, CONTAINER_APP, STORAGE, ROUTE), True, ALL),
     "gpu-platform-azure-postgres-backup-retention": ((SERVER,), True, STAGING_PROD),
     "gpu-platform-azure-postgres-geo-redundant-backup": ((SERVER,), True, ("prod",)),
-    "gpu-platform-azure-postgres-zone-redundant-ha": ((SERVER,), False, ("prod",)),
+    "gpu-platform-azure-zone-redundant": ((SERVER, ENVIRONMENT), False, ("prod",)),
+    "gpu-platform-azure-log-retention": ((WORKSPACE_TYPE,), False, ALL),
     "gpu-platform-azure-registry-managed-identity": ((CONTAINER_APP, REGISTRY), True, ALL),
     "gpu-platform-azure-container-app-identity": ((CONTAINER_APP,), True, ALL),
     "gpu-platform-azure-secrets-from-key-vault": ((CONTAINER_APP,), True, ALL),
@@ -367,6 +374,7 @@ SPEC: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
 STACK_SPEC: dict[str, tuple[bool, tuple[str, ...]]] = {
     "gpu-platform-azure-delete-lock": (True, ("prod",)),
     "gpu-platform-azure-diagnostic-settings": (True, STAGING_PROD),
+    "gpu-platform-azure-front-door-waf-attached": (True, ALL),
 }
 TAGS_RULE = "gpu-platform-azure-tags"
 
@@ -606,18 +614,39 @@ FAILURES = [
         "geo-backup-disabled",
     ),
     _fail(
-        "postgres-zone-redundant-ha",
+        "zone-redundant",
         SERVER,
         mutate(SERVER_OK, "highAvailability.mode", "SameZone"),
         ("highAvailability.mode SameZone",),
         "ha-same-zone",
     ),
     _fail(
-        "postgres-zone-redundant-ha",
+        "zone-redundant",
         SERVER,
         mutate(SERVER_OK, "highAvailability", ...),
         ("highAvailability.mode unset",),
         "ha-unset",
+    ),
+    _fail(
+        "zone-redundant",
+        ENVIRONMENT,
+        mutate(ENVIRONMENT_OK, "zoneRedundant", False),
+        ("zoneRedundant false",),
+        "zone-redundant-environment",
+    ),
+    _fail(
+        "log-retention",
+        WORKSPACE_TYPE,
+        mutate(WORKSPACE_OK, "retentionInDays", 90),
+        ("retentionInDays 90", "at least 365 days in prod"),
+        "log-retention-90-in-prod",
+    ),
+    _fail(
+        "log-retention",
+        WORKSPACE_TYPE,
+        mutate(WORKSPACE_OK, "retentionInDays", ...),
+        ("unset (30-day default)",),
+        "log-retention-default",
     ),
     # identities and secrets
     _fail(
@@ -859,11 +888,19 @@ def test_detection_mode_and_no_rate_limit_are_allowed_in_dev(environment: str) -
     assert violations("gpu-platform-azure-waf-enabled", FRONT_DOOR_WAF, detecting, environment) == []
 
 
+def test_log_retention_follows_the_environment() -> None:
+    """The workspace default (30 days) covers dev's 7 and staging's 30 days, not prod's 365."""
+    default = mutate(WORKSPACE_OK, "retentionInDays", ...)
+    assert violations("gpu-platform-azure-log-retention", WORKSPACE_TYPE, default, "dev") == []
+    assert violations("gpu-platform-azure-log-retention", WORKSPACE_TYPE, default, "staging") == []
+    assert violations("gpu-platform-azure-log-retention", WORKSPACE_TYPE, default, "prod")
+
+
 def test_prod_only_postgres_rules_are_silent_in_staging() -> None:
     single = mutate(mutate(SERVER_OK, "highAvailability.mode", "Disabled"), "backup.geoRedundantBackup", "Disabled")
-    assert violations("gpu-platform-azure-postgres-zone-redundant-ha", SERVER, single, "staging") == []
+    assert violations("gpu-platform-azure-zone-redundant", SERVER, single, "staging") == []
     assert violations("gpu-platform-azure-postgres-geo-redundant-backup", SERVER, single, "staging") == []
-    assert violations("gpu-platform-azure-postgres-zone-redundant-ha", SERVER, single, "prod")
+    assert violations("gpu-platform-azure-zone-redundant", SERVER, single, "prod")
 
 
 # -- tags ----------------------------------------------------------------------------------
@@ -1031,3 +1068,53 @@ def test_module_satisfies_the_registry_hooks() -> None:
     module = _load("azure")
     assert all(hasattr(module, hook) for hook in HOOKS)
     assert module.regenerated([_subject(SERVER, SERVER_OK)]) == set()
+
+
+# -- stack rules: the WAF attached to Front Door --------------------------------------------
+
+WAF_ATTACHED = "gpu-platform-azure-front-door-waf-attached"
+SECURITY_POLICY_OK: dict[str, Any] = {
+    "parameters": {
+        "type": "WebApplicationFirewall",
+        "wafPolicy": {"id": f"{SUB}/providers/Microsoft.Network/frontDoorWebApplicationFirewallPolicies/waf"},
+        "associations": [{"domains": [{"id": f"{SUB}/customDomains/app"}], "patternsToMatch": ["/*"]}],
+    }
+}
+EDGE = [
+    Res(PROFILE, "edge", {"sku": {"name": "Premium_AzureFrontDoor"}, "tags": tags()}),
+    Res(ENDPOINT, "endpoint", {"enabledState": "Enabled", "tags": tags()}, depends_on=("edge",)),
+    Res(CUSTOM_DOMAIN, "app", CUSTOM_DOMAIN_OK, depends_on=("edge",)),
+    Res(ROUTE, "route", ROUTE_OK, depends_on=("endpoint", "app")),
+    Res(FRONT_DOOR_WAF, "waf", FRONT_DOOR_WAF_OK),
+]
+
+
+def test_custom_domain_behind_the_waf_passes() -> None:
+    resources = [*EDGE, Res(SECURITY_POLICY, "waf-policy", SECURITY_POLICY_OK, depends_on=("edge", "waf", "app"))]
+    assert stack_violations(WAF_ATTACHED, resources, "prod") == []
+
+
+def test_custom_domain_without_a_security_policy_fails() -> None:
+    found = stack_violations(WAF_ATTACHED, EDGE, "prod")
+    assert [urn.rsplit("::", 1)[-1] for urn, _ in found if urn] == ["app"]
+    assert "WebApplicationFirewall" in found[0][1]
+
+
+def test_security_policy_without_a_waf_does_not_count() -> None:
+    no_waf = mutate(SECURITY_POLICY_OK, "parameters.wafPolicy", ...)
+    resources = [*EDGE, Res(SECURITY_POLICY, "waf-policy", no_waf, depends_on=("edge", "app"))]
+    assert [urn.rsplit("::", 1)[-1] for urn, _ in stack_violations(WAF_ATTACHED, resources, "dev") if urn] == ["app"]
+
+
+def test_endpoint_serving_its_default_domain_needs_the_waf_too() -> None:
+    """With linkToDefaultDomain Enabled the *.azurefd.net host bypasses a WAF bound only to the custom domain."""
+    linked = Res(ROUTE, "route", {**ROUTE_OK, "linkToDefaultDomain": "Enabled"}, depends_on=("endpoint", "app"))
+    resources = [
+        *EDGE[:3],
+        linked,
+        EDGE[4],
+        Res(SECURITY_POLICY, "waf-policy", SECURITY_POLICY_OK, depends_on=("edge", "waf", "app")),
+    ]
+    assert [urn.rsplit("::", 1)[-1] for urn, _ in stack_violations(WAF_ATTACHED, resources, "prod") if urn] == [
+        "endpoint"
+    ]

@@ -44,6 +44,9 @@ AFD_ROUTE = "azure-native:cdn:Route"
 NSG = "azure-native:network:NetworkSecurityGroup"
 SECURITY_RULE = "azure-native:network:SecurityRule"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+WORKSPACE = "azure-native:operationalinsights:Workspace"
+AFD_ENDPOINT = "azure-native:cdn:AFDEndpoint"
+SECURITY_POLICY = "azure-native:cdn:SecurityPolicy"
 LOCK_TYPES = (
     "azure-native:authorization:ManagementLockByScope",
     "azure-native:authorization:ManagementLockAtResourceLevel",
@@ -69,11 +72,11 @@ TAGGED_TYPES = (
     "azure-native:network:PublicIPAddress",
     "azure-native:network:LoadBalancer",
     NSG,
-    "azure-native:operationalinsights:Workspace",
+    WORKSPACE,
     "azure-native:managedidentity:UserAssignedIdentity",
     "azure-native:privatedns:PrivateZone",
     "azure-native:privatedns:VirtualNetworkLink",
-    "azure-native:cdn:AFDEndpoint",
+    AFD_ENDPOINT,
     KEY_VAULT,
     KEY_VAULT_SECRET,
     MANAGED_ENVIRONMENT,
@@ -154,27 +157,26 @@ def _firewall_open(subject: Subject) -> Iterator[str]:
         yield f"{_kind(subject)} allows {start}-{end} ({what}); remove the rule and connect through the VNet"
 
 
-def _vault_public(subject: Subject) -> Iterator[str]:
-    properties = _block(subject.props, "properties")
-    acls = properties.get("networkAcls")
+def _open_to_internet(subject: Subject, scope: Mapping[str, Any], prefix: str, acls_key: str) -> Iterator[str]:
+    """A vault or storage account is private when public access is Disabled or its firewall denies by default."""
+    access = scope.get("publicNetworkAccess")
+    acls = scope.get(acls_key)
     default = _enum(acls.get("defaultAction")) if isinstance(acls, Mapping) else ""
-    if _enum(properties.get("publicNetworkAccess")) != "disabled" and default != "deny":
+    if _enum(access) != "disabled" and default != "deny":
         yield (
-            f"{_kind(subject)} is reachable from the internet (properties.publicNetworkAccess "
-            f"{_shown(properties.get('publicNetworkAccess'))}, networkAcls.defaultAction {_shown(default or None)}); "
-            'set properties.publicNetworkAccess "Disabled" or networkAcls.defaultAction "Deny"'
+            f"{_kind(subject)} is reachable from the internet ({prefix}publicNetworkAccess {_shown(access)}, "
+            f"{acls_key}.defaultAction {_shown(default or None)}); "
+            f'set {prefix}publicNetworkAccess "Disabled" or {acls_key}.defaultAction "Deny"'
         )
+
+
+def _vault_public(subject: Subject) -> Iterator[str]:
+    yield from _open_to_internet(subject, _block(subject.props, "properties"), "properties.", "networkAcls")
 
 
 def _storage_public(subject: Subject) -> Iterator[str]:
     props = subject.props
-    default = _enum(get(props, "networkRuleSet.defaultAction"))
-    if _enum(props.get("publicNetworkAccess")) != "disabled" and default != "deny":
-        yield (
-            f"{_kind(subject)} is reachable from the internet (publicNetworkAccess "
-            f"{_shown(props.get('publicNetworkAccess'))}, networkRuleSet.defaultAction {_shown(default or None)}); "
-            'set publicNetworkAccess "Disabled" or networkRuleSet.defaultAction "Deny"'
-        )
+    yield from _open_to_internet(subject, props, "", "networkRuleSet")
     if props.get("allowBlobPublicAccess") is not False:
         yield f"{_kind(subject)} has allowBlobPublicAccess {_shown(props.get('allowBlobPublicAccess'))}; set it false"
 
@@ -385,20 +387,52 @@ def postgres_geo_redundant_backup(subject: Subject) -> Iterator[str]:
 
 
 @resource_rule(
-    "gpu-platform-azure-postgres-zone-redundant-ha",
-    "In prod Flexible Servers must run zone-redundant high availability with a standby in another zone.",
+    "gpu-platform-azure-zone-redundant",
+    "In prod Flexible Servers must run zone-redundant HA and the Container Apps environment must span zones.",
     "medium",
-    "Azure Proactive Resiliency Library / Advisor: Enable HA with zone redundancy (PostgreSQL flexible server)",
-    [POSTGRES_SERVER],
+    "Azure Proactive Resiliency Library / Advisor: Enable HA with zone redundancy (PostgreSQL flexible server), "
+    "Enable zone redundancy (Container Apps environment)",
+    [POSTGRES_SERVER, MANAGED_ENVIRONMENT],
     security=False,
     environments=("prod",),
 )
-def postgres_zone_redundant_ha(subject: Subject) -> Iterator[str]:
+def zone_redundant(subject: Subject) -> Iterator[str]:
+    """The prod profile is multi-AZ; on Azure that is a standby server in another zone and a zonal environment."""
+    if subject.type == MANAGED_ENVIRONMENT:
+        value = subject.props.get("zoneRedundant")
+        if value is not True:
+            yield f"{_kind(subject)} has zoneRedundant {_shown(value)}; set it true in prod"
+        return
     if _is_replica(subject.props):
         return  # read replicas cannot have HA of their own
     value = get(subject.props, "highAvailability.mode")
     if _enum(value) != "zoneredundant":
         yield f'{_kind(subject)} has highAvailability.mode {_shown(value)}; set it "ZoneRedundant" in prod'
+
+
+# Log retention per environment, from the profiles (stacks/profiles.py). A workspace keeps 30 days
+# when retentionInDays is unset (and no fewer on the PerGB2018 plan).
+LOG_RETENTION_DAYS: dict[Environment, int] = {"dev": 7, "staging": 30, "prod": 365}
+WORKSPACE_DEFAULT_RETENTION = 30
+
+
+@resource_rule(
+    "gpu-platform-azure-log-retention",
+    "Log Analytics workspaces must keep logs for the environment's retention (365 days in prod).",
+    "low",
+    "MCSB LT-6 / CKV_AZURE_37 (365-day log retention, by analogy)",
+    [WORKSPACE],
+    security=False,
+)
+def log_retention(subject: Subject) -> Iterator[str]:
+    value = _number(subject.props.get("retentionInDays"))
+    days = WORKSPACE_DEFAULT_RETENTION if value is None else value
+    required = LOG_RETENTION_DAYS[subject.environment]
+    if days < required:
+        shown = f"unset ({WORKSPACE_DEFAULT_RETENTION}-day default)" if value is None else str(days)
+        yield (
+            f"{_kind(subject)} has retentionInDays {shown}; set it to at least {required} days in {subject.environment}"
+        )
 
 
 # -- identities and secrets ----------------------------------------------------------
@@ -729,6 +763,38 @@ def diagnostic_settings(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]
             )
 
 
+def _waf_security_policy(subject: Subject) -> bool:
+    parameters = _block(subject.props, "parameters")
+    return _enum(parameters.get("type")) == "webapplicationfirewall" and bool(get(parameters, "wafPolicy.id"))
+
+
+def _default_domain_served(endpoint: Subject, routes: Sequence[Subject]) -> bool:
+    """Whether a route answers on the endpoint's own ``*.azurefd.net`` host (``linkToDefaultDomain`` defaults off)."""
+    return any(_covers(r, endpoint) and _enum(r.props.get("linkToDefaultDomain")) == "enabled" for r in routes)
+
+
+@stack_rule(
+    "gpu-platform-azure-front-door-waf-attached",
+    "Every Front Door custom domain, and every endpoint that serves its default domain, must sit behind a WAF policy.",
+    "high",
+    "CKV_AZURE_121 / Azure Policy: Azure Web Application Firewall should be enabled for Azure Front Door entry-points",
+)
+def front_door_waf_attached(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]:
+    """A WAF policy does nothing until a security policy associates it with the domains traffic arrives on."""
+    policies = [s for s in subjects if s.type == SECURITY_POLICY and _waf_security_policy(s)]
+    routes = [s for s in subjects if s.type == AFD_ROUTE]
+    for subject in subjects:
+        exposed = subject.type == AFD_CUSTOM_DOMAIN or (
+            subject.type == AFD_ENDPOINT and _default_domain_served(subject, routes)
+        )
+        if exposed and not any(subject.urn in p.dependencies for p in policies):
+            yield (
+                subject.urn,
+                f"{_kind(subject)} takes traffic that no WAF security policy inspects; add a cdn.SecurityPolicy "
+                'of type "WebApplicationFirewall" with wafPolicy the WAF and this id in associations[].domains',
+            )
+
+
 # -- hooks for the stack-wide rules ----------------------------------------------------
 
 
@@ -758,7 +824,8 @@ RULES: list[Rule] = [
     secure_transport,
     postgres_backup_retention,
     postgres_geo_redundant_backup,
-    postgres_zone_redundant_ha,
+    zone_redundant,
+    log_retention,
     registry_managed_identity,
     container_app_identity,
     secrets_from_key_vault,
@@ -771,4 +838,5 @@ RULES: list[Rule] = [
     tags,
     delete_lock,
     diagnostic_settings,
+    front_door_waf_attached,
 ]
