@@ -1118,3 +1118,15 @@ def test_endpoint_serving_its_default_domain_needs_the_waf_too() -> None:
     assert [urn.rsplit("::", 1)[-1] for urn, _ in stack_violations(WAF_ATTACHED, resources, "prod") if urn] == [
         "endpoint"
     ]
+
+
+def test_route_that_never_mentions_the_default_domain_leaves_it_unlinked() -> None:
+    """pulumi-azure-native sends linkToDefaultDomain "Disabled" when omitted: an absent key links nothing."""
+    unlinked = Res(ROUTE, "route", mutate(ROUTE_OK, "linkToDefaultDomain", ...), depends_on=("endpoint", "app"))
+    resources = [
+        *EDGE[:3],
+        unlinked,
+        EDGE[4],
+        Res(SECURITY_POLICY, "waf-policy", SECURITY_POLICY_OK, depends_on=("edge", "waf", "app")),
+    ]
+    assert stack_violations(WAF_ATTACHED, resources, "prod") == []

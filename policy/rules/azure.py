@@ -769,7 +769,10 @@ def _waf_security_policy(subject: Subject) -> bool:
 
 
 def _default_domain_served(endpoint: Subject, routes: Sequence[Subject]) -> bool:
-    """Whether a route answers on the endpoint's own ``*.azurefd.net`` host (``linkToDefaultDomain`` defaults off)."""
+    """Whether a route answers on the endpoint's own ``*.azurefd.net`` host.
+
+    ``linkToDefaultDomain`` is off unless set: the SDK sends ``"Disabled"`` when it is omitted.
+    """
     return any(_covers(r, endpoint) and _enum(r.props.get("linkToDefaultDomain")) == "enabled" for r in routes)
 
 
