@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from policy.rules import POLICIES, azure, to_policy
 from policy.rules.base import Subject
@@ -657,7 +658,7 @@ FAILURES = [
             "configuration.registries",
             [{"server": "gpuplatform.azurecr.io", "username": "gpuplatform", "passwordSecretRef": "acr-password"}],
         ),
-        ("gpuplatform.azurecr.io", "passwordSecretRef"),
+        ("configuration.registries[0]", "passwordSecretRef"),
         "registry-password",
     ),
     _fail(
@@ -1010,7 +1011,7 @@ def test_resource_without_a_setting_fails() -> None:
 
 
 def test_setting_without_destination_or_logs_fails() -> None:
-    empty = {**SETTING_OK, "workspaceId": None, "logs": [{"categoryGroup": "allLogs", "enabled": False}]}
+    empty = mutate(mutate(SETTING_OK, "workspaceId", ...), "logs", [{"categoryGroup": "allLogs", "enabled": False}])
     resources = [GROUP, KV, Res(DIAGNOSTIC_SETTING, "kv-logs", empty, depends_on=("kv",))]
     found = stack_violations("gpu-platform-azure-diagnostic-settings", resources, "prod")
     assert sorted(urn.rsplit("::", 1)[-1] for urn, _ in found if urn) == ["kv", "kv-logs"]
@@ -1018,12 +1019,13 @@ def test_setting_without_destination_or_logs_fails() -> None:
 
 @pytest.mark.parametrize(
     ("change", "value"),
-    [("workspaceId", None), ("logs", [{"categoryGroup": "allLogs", "enabled": False}]), ("logs", [])],
+    [("workspaceId", ...), ("logs", [{"categoryGroup": "allLogs", "enabled": False}]), ("logs", [])],
     ids=["no-destination", "logs-disabled", "metrics-only"],
 )
 def test_setting_missing_either_half_does_not_count(change: str, value: Any) -> None:
     """A setting needs both a destination and an enabled log category; one without the other keeps nothing."""
-    resources = [GROUP, KV, Res(DIAGNOSTIC_SETTING, "kv-logs", {**SETTING_OK, change: value}, depends_on=("kv",))]
+    setting = mutate(SETTING_OK, change, value)  # `...` deletes: the engine omits unset inputs
+    resources = [GROUP, KV, Res(DIAGNOSTIC_SETTING, "kv-logs", setting, depends_on=("kv",))]
     found = stack_violations("gpu-platform-azure-diagnostic-settings", resources, "prod")
     assert sorted(urn.rsplit("::", 1)[-1] for urn, _ in found if urn) == ["kv", "kv-logs"]
 
@@ -1130,3 +1132,64 @@ def test_route_that_never_mentions_the_default_domain_leaves_it_unlinked() -> No
         Res(SECURITY_POLICY, "waf-policy", SECURITY_POLICY_OK, depends_on=("edge", "waf", "app")),
     ]
     assert stack_violations(WAF_ATTACHED, resources, "prod") == []
+
+
+# -- unknown ids during a real preview ------------------------------------------------------
+# Ids of resources created in the same run are unknown in `pulumi preview`; the policy server's
+# proxy raises when a rule reads one, so rules only look at whether such inputs are set.
+
+UNKNOWN = UNKNOWN_STRING_VALUE
+
+
+@pytest.mark.parametrize(
+    ("rule", "resource_type", "props"),
+    [
+        (
+            "gpu-platform-azure-no-public-network-access",
+            SERVER,
+            mutate(SERVER_OK, "network.delegatedSubnetResourceId", UNKNOWN),
+        ),
+        (
+            "gpu-platform-azure-secrets-from-key-vault",
+            CONTAINER_APP,
+            mutate(
+                mutate(CONTAINER_APP_OK, "configuration.secrets.0.keyVaultUrl", UNKNOWN),
+                "configuration.secrets.0.identity",
+                UNKNOWN,
+            ),
+        ),
+        (
+            "gpu-platform-azure-registry-managed-identity",
+            CONTAINER_APP,
+            mutate(
+                mutate(CONTAINER_APP_OK, "configuration.registries.0.identity", UNKNOWN),
+                "configuration.registries.0.server",
+                UNKNOWN,
+            ),
+        ),
+    ],
+    ids=["server-subnet", "secret-reference", "registry-identity"],
+)
+def test_unknown_ids_count_as_set(rule: str, resource_type: str, props: Mapping[str, Any]) -> None:
+    assert violations(rule, resource_type, props, "prod") == []
+
+
+def test_stack_rules_read_no_unknown_ids() -> None:
+    setting = mutate(mutate(SETTING_OK, "workspaceId", UNKNOWN), "resourceUri", UNKNOWN)
+    direct = mutate(
+        ENVIRONMENT_OK,
+        "appLogsConfiguration",
+        {"destination": "log-analytics", "logAnalyticsConfiguration": {"customerId": UNKNOWN, "sharedKey": UNKNOWN}},
+    )
+    logged = [
+        GROUP,
+        KV,
+        Res(DIAGNOSTIC_SETTING, "kv-logs", setting, depends_on=("kv",)),
+        Res(ENVIRONMENT, "env", direct),
+    ]
+    assert stack_violations("gpu-platform-azure-diagnostic-settings", logged, "prod") == []
+    policy = mutate(mutate(SECURITY_POLICY_OK, "parameters.wafPolicy.id", UNKNOWN), "parameters.associations", UNKNOWN)
+    edge = [*EDGE, Res(SECURITY_POLICY, "waf-policy", policy, depends_on=("edge", "waf", "app"))]
+    assert stack_violations(WAF_ATTACHED, edge, "prod") == []
+    locks = [GROUP, DB, Res(LOCK, "db-lock", {"level": "CanNotDelete", "scope": UNKNOWN}, depends_on=("db",))]
+    assert stack_violations("gpu-platform-azure-delete-lock", locks, "prod") == []

@@ -121,6 +121,13 @@ def _enum(value: Any) -> str:
     return str(value).strip().lower() if value is not None else ""
 
 
+def _has(props: Mapping[str, Any], key: str) -> bool:
+    """Whether an input is set, without reading it: ids of resources created in the same preview are unknown,
+    and reading one through the policy server's proxy raises (the engine omits inputs that are unset).
+    """
+    return key in list(props)
+
+
 def _kind(subject: Subject) -> str:
     """``Server`` for ``azure-native:dbforpostgresql:Server``, for messages."""
     return f"{subject.type.rsplit(':', 1)[-1]} {subject.name}"
@@ -143,7 +150,7 @@ def _postgres_public(subject: Subject) -> Iterator[str]:
     network = _block(subject.props, "network")
     if _enum(network.get("publicNetworkAccess")) == "enabled":
         yield f"{_kind(subject)} sets network.publicNetworkAccess Enabled; set it Disabled"
-    if not network.get("delegatedSubnetResourceId"):
+    if not _has(network, "delegatedSubnetResourceId"):
         yield (
             f"{_kind(subject)} has no network.delegatedSubnetResourceId; use private access "
             "(a subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers)"
@@ -454,13 +461,13 @@ def registry_managed_identity(subject: Subject) -> Iterator[str]:
             yield f"{_kind(subject)} sets anonymousPullEnabled true; set it false"
         return
     for i, registry in enumerate(_maps(get(props, "configuration.registries"))):
-        server = registry.get("server") or f"#{i}"
+        server = f"configuration.registries[{i}]"
         if registry.get("passwordSecretRef") or registry.get("username"):
             yield (
                 f"{_kind(subject)} pulls from {server} with a username/passwordSecretRef; "
                 "set configuration.registries[].identity to a managed identity with AcrPull instead"
             )
-        elif not registry.get("identity"):
+        elif not _has(registry, "identity"):
             yield f"{_kind(subject)} registry {server} has no identity; set configuration.registries[].identity"
 
 
@@ -490,12 +497,12 @@ def container_app_identity(subject: Subject) -> Iterator[str]:
 def secrets_from_key_vault(subject: Subject) -> Iterator[str]:
     for secret in _maps(get(subject.props, "configuration.secrets")):
         name = secret.get("name") or "(unnamed)"
-        if not secret.get("keyVaultUrl"):
+        if not _has(secret, "keyVaultUrl"):
             yield (
                 f"{_kind(subject)} secret {name} is a literal value, not a Key Vault reference; "
                 "set keyVaultUrl and identity on configuration.secrets[]"
             )
-        elif not secret.get("identity"):
+        elif not _has(secret, "identity"):
             yield f"{_kind(subject)} secret {name} has a keyVaultUrl but no identity to read it; set identity"
 
 
@@ -723,7 +730,7 @@ def delete_lock(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]:
 def _routes_logs(setting: Subject) -> bool:
     """A diagnostic setting that sends at least one enabled log category (or group) to a destination."""
     props = setting.props
-    destination = any(props.get(k) for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId"))
+    destination = any(_has(props, k) for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId"))
     logs = [entry for entry in _maps(props.get("logs")) if entry.get("enabled") is True]
     return destination and bool(logs)
 
@@ -731,8 +738,8 @@ def _routes_logs(setting: Subject) -> bool:
 def _logs_directly(subject: Subject) -> bool:
     """A managed environment writing to Log Analytics itself needs no diagnostic setting."""
     config = _block(subject.props, "appLogsConfiguration")
-    workspace = get(config, "logAnalyticsConfiguration.customerId")
-    return _enum(config.get("destination")) == "log-analytics" and bool(workspace)
+    workspace = _has(_block(config, "logAnalyticsConfiguration"), "customerId")
+    return _enum(config.get("destination")) == "log-analytics" and workspace
 
 
 @stack_rule(
@@ -765,7 +772,7 @@ def diagnostic_settings(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]
 
 def _waf_security_policy(subject: Subject) -> bool:
     parameters = _block(subject.props, "parameters")
-    return _enum(parameters.get("type")) == "webapplicationfirewall" and bool(get(parameters, "wafPolicy.id"))
+    return _enum(parameters.get("type")) == "webapplicationfirewall" and _has(_block(parameters, "wafPolicy"), "id")
 
 
 def _default_domain_served(endpoint: Subject, routes: Sequence[Subject]) -> bool:
