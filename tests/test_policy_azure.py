@@ -858,6 +858,31 @@ def test_every_resource_rule_has_a_failing_case() -> None:
     assert failed == set(SPEC)
 
 
+NFS_STORAGE_OK: dict[str, Any] = {
+    **STORAGE_OK,
+    "kind": "FileStorage",
+    "sku": {"name": "Premium_ZRS"},
+    "enableHttpsTrafficOnly": False,
+    "publicNetworkAccess": "Enabled",
+    "networkRuleSet": {"defaultAction": "Deny", "virtualNetworkRules": [{"virtualNetworkResourceId": "apps-subnet"}]},
+}
+
+
+def test_nfs_account_reachable_only_from_the_vnet_may_skip_https() -> None:
+    """NFS Azure file shares speak no HTTPS; Microsoft exempts them when network-level security applies."""
+    assert violations("gpu-platform-azure-secure-transport", STORAGE, NFS_STORAGE_OK, "prod") == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [("networkRuleSet.defaultAction", "Allow"), ("kind", "StorageV2")],
+    ids=["nfs-account-open-to-internet", "general-purpose-account"],
+)
+def test_https_exemption_needs_filestorage_behind_the_vnet(path: str, value: Any) -> None:
+    found = violations("gpu-platform-azure-secure-transport", STORAGE, mutate(NFS_STORAGE_OK, path, value), "prod")
+    _assert_messages(found, ("enableHttpsTrafficOnly false",))
+
+
 def test_https_only_route_needs_no_redirect() -> None:
     """httpsRedirect matters only when the route accepts HTTP at all."""
     https_only = mutate(mutate(ROUTE_OK, "supportedProtocols", ["Https"]), "httpsRedirect", "Disabled")
@@ -975,6 +1000,32 @@ def test_disks_and_storage_need_locks_too() -> None:
         "prod",
     )
     assert sorted(urn.rsplit("::", 1)[-1] for urn, _ in found if urn) == ["blobs", "data"]
+
+
+FILE_SHARE = "azure-native:storage:FileShare"
+DATABASE = "azure-native:dbforpostgresql:Database"
+NFS_ACCOUNT = Res(STORAGE, "volumes", {**STORAGE_OK, "kind": "FileStorage"}, depends_on=("rg",))
+CHILDREN = [
+    Res(FILE_SHARE, "share", {"shareName": "data", "enabledProtocols": "NFS"}, depends_on=("rg", "volumes")),
+    Res(DATABASE, "app-db", {"databaseName": "app", "charset": "UTF8"}, depends_on=("rg", "db")),
+]
+
+
+def test_children_inherit_their_parents_lock() -> None:
+    """A share under a locked storage account and a database under a locked server are locked too."""
+    resources = [
+        *LOCKED,
+        NFS_ACCOUNT,
+        Res(LOCK, "volumes-lock", {"level": "CanNotDelete"}, depends_on=("volumes",)),
+        *CHILDREN,
+    ]
+    assert stack_violations("gpu-platform-azure-delete-lock", resources, "prod") == []
+
+
+def test_children_of_unlocked_parents_are_reported() -> None:
+    resources = [GROUP, DB, KV, NFS_ACCOUNT, *CHILDREN, LOCKED[4]]
+    found = stack_violations("gpu-platform-azure-delete-lock", resources, "prod")
+    assert sorted(urn.rsplit("::", 1)[-1] for urn, _ in found if urn) == ["app-db", "db", "share", "volumes"]
 
 
 def test_locks_are_not_required_before_prod() -> None:

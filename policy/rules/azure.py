@@ -57,7 +57,18 @@ WAF_TYPES = (FRONT_DOOR_WAF, CDN_WAF, GATEWAY_WAF)
 
 # Resources whose deletion loses data. The plugin's stateful types (policy/rules/targets.py) join these
 # once the Azure target is built; listing them here keeps the lock rule right before that.
-LOCKED_TYPES = (POSTGRES_SERVER, KEY_VAULT, STORAGE_ACCOUNT, MANAGED_DISK)
+POSTGRES_DATABASE = "azure-native:dbforpostgresql:Database"
+FILE_SHARE = "azure-native:storage:FileShare"
+LOCKED_TYPES = (POSTGRES_SERVER, POSTGRES_DATABASE, KEY_VAULT, STORAGE_ACCOUNT, FILE_SHARE, MANAGED_DISK)
+# ARM children and the parent type whose lock they inherit ("When you apply a lock at a parent scope, all
+# resources within that scope inherit the same lock": learn.microsoft.com/azure/azure-resource-manager/
+# management/lock-resources). A child depends on its parent through the parent's name input.
+LOCK_PARENTS = {
+    FILE_SHARE: STORAGE_ACCOUNT,
+    "azure-native:storage:BlobContainer": STORAGE_ACCOUNT,
+    POSTGRES_DATABASE: POSTGRES_SERVER,
+    KEY_VAULT_SECRET: KEY_VAULT,
+}
 
 # Resources whose resource logs Azure keeps only when a diagnostic setting routes them somewhere
 # (MCSB LT-3). A managed environment that writes straight to Log Analytics needs none.
@@ -325,6 +336,18 @@ def _route_https(subject: Subject) -> Iterator[str]:
         )
 
 
+def _nfs_only_in_vnet(subject: Subject) -> bool:
+    """A premium FileStorage account (NFS shares) reachable only from the VNet.
+
+    NFS Azure file shares rely on network-level security and do not speak HTTPS; Microsoft recommends
+    secure transfer for every account "except where NFS Azure file shares are used with network-level
+    security" (learn.microsoft.com/azure/storage/common/storage-require-secure-transfer).
+    """
+    if _enum(subject.props.get("kind")) != "filestorage":
+        return False
+    return not list(_open_to_internet(subject, subject.props, "", "networkRuleSet"))
+
+
 def _secure_transport(subject: Subject) -> Iterator[str]:
     props = subject.props
     if subject.type == POSTGRES_CONFIGURATION:
@@ -334,8 +357,11 @@ def _secure_transport(subject: Subject) -> Iterator[str]:
         if get(props, "configuration.ingress.allowInsecure") is True:
             yield f"{_kind(subject)} sets configuration.ingress.allowInsecure true; set it false (HTTP is redirected)"
     elif subject.type == STORAGE_ACCOUNT:
-        if props.get("enableHttpsTrafficOnly") is False:
-            yield f"{_kind(subject)} sets enableHttpsTrafficOnly false; set it true"
+        if props.get("enableHttpsTrafficOnly") is False and not _nfs_only_in_vnet(subject):
+            yield (
+                f"{_kind(subject)} sets enableHttpsTrafficOnly false; set it true (only a FileStorage account "
+                "for NFS shares that denies public network access may turn it off)"
+            )
     else:
         yield from _route_https(subject)
 
@@ -685,7 +711,12 @@ def _resource_group(subject: Subject, groups: Sequence[Subject]) -> str | None:
     return next((g.urn for g in groups if g.urn in subject.dependencies), None)
 
 
-def _locked(subject: Subject, locks: Sequence[Subject], groups: Sequence[Subject]) -> bool:
+def _locked(subject: Subject, subjects: Sequence[Subject], locks: Sequence[Subject], groups: Sequence[Subject]) -> bool:
+    """Covered by a lock on itself, on its resource group, or on the ARM parent it inherits locks from."""
+    parent_type = LOCK_PARENTS.get(subject.type)
+    parents = [s for s in subjects if s.type == parent_type and s.urn in subject.dependencies]
+    if any(_locked(parent, subjects, locks, groups) for parent in parents):
+        return True
     group = _resource_group(subject, groups)
     for lock in locks:
         if not _lock_level_ok(lock):
@@ -719,7 +750,7 @@ def delete_lock(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]:
     groups = [s for s in subjects if s.type == RESOURCE_GROUP]
     wanted = _locked_types()
     for subject in subjects:
-        if subject.type in wanted and not _locked(subject, locks, groups):
+        if subject.type in wanted and not _locked(subject, subjects, locks, groups):
             yield (
                 subject.urn,
                 f"{_kind(subject)} holds state but no CanNotDelete lock covers it; add a ManagementLockByScope "
