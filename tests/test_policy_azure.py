@@ -373,6 +373,7 @@ SPEC: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
     "gpu-platform-azure-waf-rate-limit": ((FRONT_DOOR_WAF, CDN_WAF, GATEWAY_WAF), True, STAGING_PROD),
 }
 STACK_SPEC: dict[str, tuple[bool, tuple[str, ...]]] = {
+    "gpu-platform-azure-postgres-admin-password": (True, ALL),
     "gpu-platform-azure-delete-lock": (True, ("prod",)),
     "gpu-platform-azure-diagnostic-settings": (True, STAGING_PROD),
     "gpu-platform-azure-front-door-waf-attached": (True, ALL),
@@ -1244,3 +1245,32 @@ def test_stack_rules_read_no_unknown_ids() -> None:
     assert stack_violations(WAF_ATTACHED, edge, "prod") == []
     locks = [GROUP, DB, Res(LOCK, "db-lock", {"level": "CanNotDelete", "scope": UNKNOWN}, depends_on=("db",))]
     assert stack_violations("gpu-platform-azure-delete-lock", locks, "prod") == []
+
+
+# -- stack rules: the Postgres admin password ----------------------------------------------
+
+ADMIN_PASSWORD = "gpu-platform-azure-postgres-admin-password"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+PASSWORD_SERVER = {**SERVER_OK, "administratorLogin": "gpadmin", "administratorLoginPassword": "generated-secret"}
+
+
+def test_generated_admin_password_passes() -> None:
+    resources = [
+        GROUP,
+        Res(RANDOM_PASSWORD, "db-admin-password", {"length": 32, "special": False}),
+        Res(SERVER, "db", PASSWORD_SERVER, depends_on=("rg", "db-admin-password")),
+        Res(SERVER, "db-replica-0", REPLICA_OK, depends_on=("rg", "db")),
+    ]
+    assert stack_violations(ADMIN_PASSWORD, resources, "dev") == []
+
+
+def test_literal_admin_password_fails() -> None:
+    found = stack_violations(ADMIN_PASSWORD, [GROUP, Res(SERVER, "db", PASSWORD_SERVER, depends_on=("rg",))], "dev")
+    assert [urn.rsplit("::", 1)[-1] for urn, _ in found if urn] == ["db"]
+    assert "administratorLoginPassword" in found[0][1]
+
+
+def test_unknown_generated_password_is_only_checked_for_presence() -> None:
+    unknown = {**PASSWORD_SERVER, "administratorLoginPassword": UNKNOWN}
+    resources = [Res(RANDOM_PASSWORD, "pw", {"length": 32}), Res(SERVER, "db", unknown, depends_on=("pw",))]
+    assert stack_violations(ADMIN_PASSWORD, resources, "prod") == []
