@@ -83,6 +83,7 @@ TAGGED_TYPES = (
     "azure-native:network:NatGateway",
     "azure-native:network:PublicIPAddress",
     "azure-native:network:LoadBalancer",
+    "azure-native:network:PrivateEndpoint",
     NSG,
     WORKSPACE,
     "azure-native:managedidentity:UserAssignedIdentity",
