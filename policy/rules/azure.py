@@ -25,6 +25,7 @@ PROVIDER = "azure-native:"
 
 RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
 POSTGRES_SERVER = "azure-native:dbforpostgresql:Server"
+POSTGRES_DATABASE = "azure-native:dbforpostgresql:Database"
 POSTGRES_CONFIGURATION = "azure-native:dbforpostgresql:Configuration"
 POSTGRES_FIREWALL_RULE = "azure-native:dbforpostgresql:FirewallRule"
 CONTAINER_APP = "azure-native:app:ContainerApp"
@@ -32,6 +33,7 @@ MANAGED_ENVIRONMENT = "azure-native:app:ManagedEnvironment"
 KEY_VAULT = "azure-native:keyvault:Vault"
 KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+FILE_SHARE = "azure-native:storage:FileShare"
 CONTAINER_REGISTRY = "azure-native:containerregistry:Registry"
 MANAGED_DISK = "azure-native:compute:Disk"
 SCALE_SET = "azure-native:compute:VirtualMachineScaleSet"
@@ -56,10 +58,7 @@ LOCK_TYPES = (
 RESOURCE_GROUP_LOCK = LOCK_TYPES[2]
 WAF_TYPES = (FRONT_DOOR_WAF, CDN_WAF, GATEWAY_WAF)
 
-# Resources whose deletion loses data. The plugin's stateful types (policy/rules/targets.py) join these
-# once the Azure target is built; listing them here keeps the lock rule right before that.
-POSTGRES_DATABASE = "azure-native:dbforpostgresql:Database"
-FILE_SHARE = "azure-native:storage:FileShare"
+# Resources whose deletion loses data, joined by the Azure plugin's stateful types (policy/rules/targets.py).
 LOCKED_TYPES = (POSTGRES_SERVER, POSTGRES_DATABASE, KEY_VAULT, STORAGE_ACCOUNT, FILE_SHARE, MANAGED_DISK)
 # ARM children and the parent type whose lock they inherit ("When you apply a lock at a parent scope, all
 # resources within that scope inherit the same lock": learn.microsoft.com/azure/azure-resource-manager/
