@@ -8,7 +8,15 @@ Only ``target.py`` and what it imports load pulumi_azure_native (its submodules 
 from __future__ import annotations
 
 from targets.azure import checks, mocks, settings
-from targets.contract import StatefulType, TargetPlugin, lazy_load, lazy_render, no_gpu_devices, no_reservation
+from targets.contract import (
+    StatefulType,
+    TargetPlugin,
+    lazy_cost,
+    lazy_load,
+    lazy_render,
+    no_gpu_devices,
+    no_reservation,
+)
 
 PLUGIN = TargetPlugin(
     name="azure",
@@ -24,6 +32,7 @@ PLUGIN = TargetPlugin(
     reservation_text=no_reservation,
     mock_outputs=mocks.resource_outputs,
     mock_call=mocks.call,
+    cost=lazy_cost(__name__),
     # Inputs the resource providers cannot change in place (their ARM specs' x-ms-mutability: create only).
     stateful_types={
         "azure-native:dbforpostgresql:Server": StatefulType(
