@@ -330,10 +330,22 @@ def _front_door(profile: Recorded, rates: Rates) -> list[CostLine]:
 
 
 def _waf(policy: Recorded, rates: Rates) -> list[CostLine]:
+    """Included in the Premium base fee (no row: the table holds prices, and this one is nothing extra)."""
     rules = len((policy.inputs.get("customRules") or {}).get("rules") or [])
     sets = len((policy.inputs.get("managedRules") or {}).get("managedRuleSets") or [])
     note = f"{sets} managed rule set(s), {rules} custom rule(s): included in the Front Door Premium base fee"
-    return [_months(policy, rates, "WAF policy (Front Door Premium)", "frontdoor_waf_included", note)]
+    return [
+        CostLine.of(
+            policy,
+            "WAF policy (Front Door Premium)",
+            "months",
+            Decimal(0),
+            Decimal(1),
+            assumption=note,
+            source=rates.table.cite("front-door"),
+            pool=rates.context.pool_of(policy),
+        )
+    ]
 
 
 def _nat(gateway: Recorded, rates: Rates) -> list[CostLine]:
