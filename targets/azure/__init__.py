@@ -47,6 +47,10 @@ PLUGIN = TargetPlugin(
                 "network",
             )
         ),
+        # A database lives on its server; renaming it, moving it or changing its encoding replaces (drops) it.
+        "azure-native:dbforpostgresql:Database": StatefulType(
+            ("databaseName", "serverName", "resourceGroupName", "charset", "collation")
+        ),
         "azure-native:keyvault:Vault": StatefulType(("vaultName", "resourceGroupName", "location")),
         "azure-native:storage:StorageAccount": StatefulType(("accountName", "resourceGroupName", "location", "kind")),
         "azure-native:storage:FileShare": StatefulType(("shareName", "accountName", "enabledProtocols")),
