@@ -173,13 +173,6 @@ CASES = [
         settings={"blueprint": "nope"},
     ),
     Case(
-        "unbuilt-target",
-        path="gpu-platform:target",
-        value=repr("azure"),
-        allowed=("not built yet", "built targets: docker, kubernetes, aws"),
-        settings={"target": "azure"},
-    ),
-    Case(
         "unknown-pool",
         path="services.ui.pool",
         value=repr("nowhere"),

@@ -1143,6 +1143,14 @@ EDGE = [
 ]
 
 
+def test_an_internal_http_ingress_may_allow_plain_http() -> None:
+    """Peers reach an unrouted app on port 80 over plain HTTP inside the environment: not an external endpoint."""
+    internal = mutate(
+        CONTAINER_APP_OK, "configuration.ingress", {"external": False, "targetPort": 80, "allowInsecure": True}
+    )
+    assert violations("gpu-platform-azure-secure-transport", CONTAINER_APP, internal, "prod") == []
+
+
 def test_custom_domain_behind_the_waf_passes() -> None:
     resources = [*EDGE, Res(SECURITY_POLICY, "waf-policy", SECURITY_POLICY_OK, depends_on=("edge", "waf", "app"))]
     assert stack_violations(WAF_ATTACHED, resources, "prod") == []

@@ -355,7 +355,10 @@ def _secure_transport(subject: Subject) -> Iterator[str]:
         if _configuration_name(props) == "require_secure_transport" and _enum(props.get("value")) != "on":
             yield f'{_kind(subject)} sets require_secure_transport {_shown(props.get("value"))}; set it "on"'
     elif subject.type == CONTAINER_APP:
-        if get(props, "configuration.ingress.allowInsecure") is True:
+        # Only an external ingress faces clients outside the environment; an internal one on port 80 carries plain
+        # HTTP between apps, inside an environment that encrypts peer traffic (targets/azure/apps.py: ingress).
+        ingress = get(props, "configuration.ingress") or {}
+        if ingress.get("allowInsecure") is True and ingress.get("external") is not False:
             yield f"{_kind(subject)} sets configuration.ingress.allowInsecure true; set it false (HTTP is redirected)"
     elif subject.type == STORAGE_ACCOUNT:
         if props.get("enableHttpsTrafficOnly") is False and not _nfs_only_in_vnet(subject):
