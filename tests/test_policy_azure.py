@@ -1114,6 +1114,9 @@ def test_env_pairs_give_literal_values_only() -> None:
 def test_literal_secret_in_container_env_is_seen() -> None:
     leaking = mutate(CONTAINER_APP_OK, "template.containers.0.env.1", {"name": "DB_PASSWORD", "value": "hunter2"})
     assert ("DB_PASSWORD", "hunter2") in list(azure.env_pairs(_subject(CONTAINER_APP, leaking)))
+    (message,) = violations("gpu-platform-stack-no-plaintext-secrets", CONTAINER_APP, leaking, "prod")
+    assert "DB_PASSWORD" in message
+    assert "Container Apps secretRef" in message
 
 
 def test_module_satisfies_the_registry_hooks() -> None:
