@@ -47,6 +47,7 @@ from tests.tokens import (
     AZURE_NETWORK_SUBNET,
     AZURE_NETWORK_VNET,
     AZURE_POSTGRES_CONFIGURATION,
+    AZURE_POSTGRES_DATABASE,
     AZURE_POSTGRES_SERVER,
     AZURE_STORAGE_ACCOUNT,
     AZURE_STORAGE_FILE_SHARE,
@@ -288,6 +289,19 @@ def test_stateful_resources_are_protected_and_locked_in_prod_only(prod: PreviewR
     assert locked == {"bem-db-server", "bem-db-replica-0", "azure-vault", "volumes"}
     assert dev.of_type(AZURE_AUTHORIZATION_LOCK) == []
     assert not any(s.protect for s in dev.of_type(AZURE_POSTGRES_SERVER))
+
+
+def test_databases_are_stateful_and_protected_in_prod_only(prod: PreviewResult, dev: PreviewResult) -> None:
+    """A database is dropped with its replacement: the plugin names what replaces it, prod protects it."""
+    from targets.azure import PLUGIN
+
+    stateful = PLUGIN.stateful_types[AZURE_POSTGRES_DATABASE]
+    assert set(stateful.replace_on) == {"databaseName", "serverName", "resourceGroupName", "charset", "collation"}
+    assert stateful.protect
+    databases = prod.of_type(AZURE_POSTGRES_DATABASE)
+    assert databases
+    assert all(d.protect and d.retain_on_delete for d in databases)
+    assert not any(d.protect or d.retain_on_delete for d in dev.of_type(AZURE_POSTGRES_DATABASE))
 
 
 # -- edge ------------------------------------------------------------------------------------------
