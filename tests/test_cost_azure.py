@@ -135,6 +135,16 @@ def test_backups_beyond_the_free_allowance_come_from_the_usage_file() -> None:
     assert backups.monthly == 36 * Decimal("0.095")
 
 
+def test_geo_redundant_backups_beyond_the_allowance_are_unpriced_and_within_it_free() -> None:
+    geo = server("db", ha=False, backup={"backupRetentionDays": 35, "geoRedundantBackup": "Enabled"})
+    (within,) = [line for line in price([geo]) if "Backup" in line.name]
+    assert within.monthly == 0
+    assert not within.unpriced
+    usage = Usage(by_resource={"db": {"backup_storage_gb": 200}}, source="usage.yml")
+    (beyond,) = [line for line in price([geo], usage=usage) if "Backup" in line.name]
+    assert "geo-redundant backup rate is not in targets/azure/prices.yaml" in beyond.unpriced
+
+
 def test_a_region_without_rows_is_unpriced_with_the_reason() -> None:
     (line, *_) = price([container_app("api", "Consumption", 0.5, "1Gi", 1, 1)], location="westeurope")
     assert line.unpriced == "no price row for it in targets/azure/prices.yaml (westeurope)"

@@ -302,9 +302,14 @@ def _backups(server: Recorded, size: Decimal, rates: Rates) -> CostLine:
     rate = "pg_backup_grs_gb_month" if geo else "pg_backup_gb_month"
     name = f"Backup storage beyond the free {size} GB ({'geo-redundant' if geo else 'locally redundant'})"
     beyond = max(Decimal(0), stored - size)
+    pool = rates.context.pool_of(server)
+    if not beyond:
+        free = f"{how}: within the free allowance"
+        cite = rates.table.cite("postgres")
+        return CostLine.of(server, name, "GB-months", Decimal(0), beyond, assumption=free, source=cite, pool=pool)
     if rates.get("rates", rate) is None:
         reason = f"{how}: the {'geo-redundant' if geo else 'locally redundant'} backup rate is not in {rates.shown}"
-        return CostLine.missing(server, name, reason, pool=rates.context.pool_of(server))
+        return CostLine.missing(server, name, reason, pool=pool)
     return rates.rate_line(server, name, "GB-months", rate, beyond, assumption=how, usage=True)
 
 
