@@ -56,9 +56,7 @@ class StackSettings(BaseModel):
         ),
     )
     target: str = Field(
-        description=(
-            "docker, kubernetes, aws, gcp or azure. Required. The preview's --target replaces it."
-        )
+        description=("docker, kubernetes, aws, gcp or azure. Required. The preview's --target replaces it.")
     )
     pools: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
