@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from preview.cost.model import CostContext, CostLine
+from preview.cost.model import HOURS_PER_MONTH, CostContext, CostLine
 from preview.cost.prices import Price, PriceTable
 
 if TYPE_CHECKING:
@@ -50,6 +50,10 @@ class Rates:
     ) -> CostLine:
         """A line priced from ``regions.<region>.rates.<rate>``."""
         return self.line(resource, name, unit, self.get("rates", rate), quantity, **extra)
+
+    def hours(self, resource: Recorded, name: str, section: str, key: str, count: int, **extra: Any) -> CostLine:
+        """``count`` of the row ``<section>.<key>`` (priced per hour) running all month: servers, instances."""
+        return self.line(resource, name, "hours", self.get(section, key), HOURS_PER_MONTH * count, **extra)
 
     def usage(self, resource: Recorded, key: str, default: Decimal | None = None) -> tuple[Decimal, str]:
         """(quantity, how it was chosen): the usage file's value, else ``default`` or the type's stated default."""

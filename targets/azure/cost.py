@@ -273,14 +273,7 @@ def _server(server: Recorded, rates: Rates) -> list[CostLine]:
     deployment = "zone-redundant HA: primary and standby, billed twice" if high_availability else "no standby"
     size = Decimal(int((server.inputs.get("storage") or {}).get("storageSizeGB", 32) or 32))
     lines = [
-        rates.line(
-            server,
-            f"Compute ({sku})",
-            "hours",
-            rates.get("postgres", sku),
-            HOURS_PER_MONTH * copies,
-            assumption=f"{role}; {deployment}",
-        ),
+        rates.hours(server, f"Compute ({sku})", "postgres", sku, copies, assumption=f"{role}; {deployment}"),
         rates.rate_line(
             server,
             "Storage (provisioned)",
@@ -384,14 +377,8 @@ def _load_balancer(balancer: Recorded, rates: Rates) -> list[CostLine]:
 def _scale_set(scale_set: Recorded, rates: Rates) -> list[CostLine]:
     sku = scale_set.inputs.get("sku") or {}
     size, capacity = str(sku.get("name", "")), int(sku.get("capacity", 1) or 0)
-    machine = rates.line(
-        scale_set,
-        f"Instance usage (Linux, pay-as-you-go, {size})",
-        "hours",
-        rates.get("instances", size),
-        HOURS_PER_MONTH * capacity,
-        assumption=f"{capacity} instance(s), always on",
-    )
+    note = f"{capacity} instance(s), always on"
+    machine = rates.hours(scale_set, f"Instance usage (Linux, {size})", "instances", size, capacity, assumption=note)
     profile = scale_set.inputs.get("virtualMachineProfile") or {}
     os_disk = (profile.get("storageProfile") or {}).get("osDisk") or {}
     gib = int(os_disk.get("diskSizeGB", UBUNTU_OS_DISK_GIB) or UBUNTU_OS_DISK_GIB)
