@@ -18,6 +18,7 @@ Container App per workload.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -157,39 +158,12 @@ class Apps:
         """The Container App of one workload."""
         f = self.foundation
         profile = self.profiles[request.pool.name]
-        secrets = {
-            key: value.reference
-            if isinstance(value, SecretRef)
-            else f.secret(_secret_name(request.name, key), value, parent)
-            for key, value in request.secrets.items()
-        }
-        files = {
-            key: f.secret(_secret_name(request.name, f"file-{key}"), v, parent)
-            for key, v in request.secret_files.items()
-        }
-        identity = f.identity.id
-        volumes: list[app.VolumeArgsDict] = []
-        mounts: list[app.VolumeMountArgsDict] = []
-        if files:
-            volumes.append(
-                {
-                    "name": "secrets",
-                    "storage_type": "Secret",
-                    "secrets": [{"secret_ref": _secret_name(request.name, f"file-{k}"), "path": k} for k in files],
-                }
-            )
-            mounts.append({"volume_name": "secrets", "mount_path": SECRETS_DIR})
-        for index, volume in enumerate(request.volumes):
-            storage_name = self._volume(request, index, parent)
-            volumes.append({"name": volume.name, "storage_type": "NfsAzureFile", "storage_name": storage_name})
-            mounts.append({"volume_name": volume.name, "mount_path": volume.path})
+        references, env = self._secrets(request, parent)
+        volumes, mounts = self._mounts(request, parent)
         cpu, memory = replica_size(profile.type, request.cpu, request.memory_mib)
         resources: app.ContainerResourcesArgsDict = {"cpu": cpu, "memory": f"{memory:g}Gi"}
         if request.gpu > 0:
-            resources["gpu"] = float(max(1, round(request.gpu + 0.4999)))
-        env: list[app.EnvironmentVarArgsDict] = [{"name": k, "value": v} for k, v in request.env.items()]
-        for key in secrets:
-            env.append({"name": key, "secret_ref": _secret_name(request.name, key)})
+            resources["gpu"] = float(math.ceil(request.gpu))  # whole GPUs per replica (checks.caveats says so)
         container: app.ContainerArgsDict = {
             "name": request.name,
             "image": request.image,
@@ -200,20 +174,13 @@ class Apps:
             "probes": _probes(request.health, request),
             "volume_mounts": mounts or None,
         }
-        stored = {
-            **{_secret_name(request.name, k): v for k, v in secrets.items()},
-            **{_secret_name(request.name, f"file-{k}"): v for k, v in files.items()},
-        }
-        references: list[app.SecretArgsDict] = [
-            {"name": n, "key_vault_url": url, "identity": identity} for n, url in stored.items()
-        ]
         built = app.ContainerApp(
             request.name,
             resource_group_name=f.group.name,
             container_app_name=request.name,
             managed_environment_id=self.environment.id,
             workload_profile_name=profile.name,
-            identity={"type": "UserAssigned", "user_assigned_identities": [identity]},
+            identity={"type": "UserAssigned", "user_assigned_identities": [f.identity.id]},
             configuration={
                 "active_revisions_mode": "Single",
                 "ingress": ingress(request, route),
@@ -225,6 +192,44 @@ class Apps:
         )
         self.apps[request.name] = built
         return built
+
+    def _secrets(
+        self, request: ServiceRequest, parent: pulumi.Resource
+    ) -> tuple[list[app.SecretArgsDict], list[app.EnvironmentVarArgsDict]]:
+        """Key Vault references for the app's secrets and secret files (a value is stored in the vault first; a
+        ``SecretRef`` is already a vault secret's URI), and its environment with the secrets by ``secretRef``."""
+        f = self.foundation
+        urls: dict[str, pulumi.Input[str]] = {}
+        env: list[app.EnvironmentVarArgsDict] = [{"name": k, "value": v} for k, v in request.env.items()]
+        for key, value in request.secrets.items():
+            name = _secret_name(request.name, key)
+            urls[name] = value.reference if isinstance(value, SecretRef) else f.secret(name, value, parent)
+            env.append({"name": key, "secret_ref": name})
+        for key, value in request.secret_files.items():
+            name = _secret_name(request.name, f"file-{key}")
+            urls[name] = f.secret(name, value, parent)
+        references: list[app.SecretArgsDict] = [
+            {"name": name, "key_vault_url": url, "identity": f.identity.id} for name, url in urls.items()
+        ]
+        return references, env
+
+    def _mounts(
+        self, request: ServiceRequest, parent: pulumi.Resource
+    ) -> tuple[list[app.VolumeArgsDict], list[app.VolumeMountArgsDict]]:
+        """Secret files as a ``Secret`` volume at /run/secrets; each persistent volume as an NFS share."""
+        volumes: list[app.VolumeArgsDict] = []
+        mounts: list[app.VolumeMountArgsDict] = []
+        if request.secret_files:
+            files: list[app.SecretVolumeItemArgsDict] = [
+                {"secret_ref": _secret_name(request.name, f"file-{k}"), "path": k} for k in request.secret_files
+            ]
+            volumes.append({"name": "secrets", "storage_type": "Secret", "secrets": files})
+            mounts.append({"volume_name": "secrets", "mount_path": SECRETS_DIR})
+        for index, volume in enumerate(request.volumes):
+            storage_name = self._volume(request, index, parent)
+            volumes.append({"name": volume.name, "storage_type": "NfsAzureFile", "storage_name": storage_name})
+            mounts.append({"volume_name": volume.name, "mount_path": volume.path})
+        return volumes, mounts
 
 
 def _secret_name(app_name: str, key: str) -> str:
