@@ -4,7 +4,7 @@ Every call goes through ``tests/policy_harness.py``, i.e. CrossGuard policy obje
 built by ``policy.rules.to_policy`` from ``policy/rules/azure.py``. Inputs are written
 the way the engine sends pulumi-azure-native 3.29.0 inputs (camelCase, nested as the
 SDK's ``*Args`` classes spell them), and the baselines follow what the Azure target
-declares it emits (AZURE_TYPES.md on the wt-azure branch): a private Flexible Server with
+emits (targets/azure/): a private Flexible Server with
 require_secure_transport and TLS 1.2, a vault with purge protection and RBAC, Container
 Apps with a user-assigned identity and Key Vault secret references, a Front Door WAF in
 Prevention with a per-IP rate limit, CanNotDelete locks and diagnostic settings in prod.
