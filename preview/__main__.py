@@ -12,19 +12,20 @@ import sys
 import traceback
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from preview.cost.estimate import Estimate, context_for, estimate
-from preview.cost.model import CostContext
-from preview.cost.usage import Usage, load_usage
 from preview.report import Report
 from preview.runner import PreviewResult, read_stack_config, run_program, stack_names
 from stacks.errors import ConfigError
 from stacks.loader import StackSpec, load_stack
 from stacks.program import run
 from stacks.settings import PROJECT
+
+if TYPE_CHECKING:  # the estimate is imported only when an output needs it (the tree does not)
+    from preview.cost.estimate import Estimate
+    from preview.cost.usage import Usage
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -95,11 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         violations=evaluate(result.resources, spec.profile.name),
         pools={name: usage.summary() for name, usage in spec.placement.usage.items()},
     )
-    return _output(args, spec, report, context_for(spec, result.resources, usage_file), base)
+    return _output(args, spec, report, usage_file, base)
 
 
 def _output(
-    args: argparse.Namespace, spec: StackSpec, report: Report, context: CostContext, base: dict[str, Any] | None
+    args: argparse.Namespace, spec: StackSpec, report: Report, usage_file: Usage | None, base: dict[str, Any] | None
 ) -> int:
     """--render, then what the flags ask for: the estimate, the extras, the JSON document or the tree."""
     resources = report.result.resources
@@ -108,7 +109,13 @@ def _output(
 
         written = render(spec.target, resources, args.render)
         print(f"rendered {len(written)} files under {args.render}", file=sys.stderr)
-    cost = estimate(args.stack, resources, context)
+    if not (args.cost or args.json or args.markdown or args.graph or base is not None):
+        print(report.tree(), end="")  # the tree shows no cost: skip the estimate and its price tables
+        return 2 if report.mandatory else 0
+    from preview.cost.estimate import context_for, estimate
+    from preview.cost.usage import Usage
+
+    cost = estimate(args.stack, resources, context_for(spec, resources, usage_file or Usage()))
     document = {**report.to_json(), "cost": cost.to_json()}
     if args.cost and not (args.json or args.markdown):
         return _cost(args, report, cost, base)
@@ -134,7 +141,7 @@ def _cost(args: argparse.Namespace, report: Report, cost: Estimate, base: dict[s
     return 2 if report.mandatory else 0
 
 
-def _run(args: argparse.Namespace) -> tuple[StackSpec, PreviewResult, Usage] | None:
+def _run(args: argparse.Namespace) -> tuple[StackSpec, PreviewResult, Usage | None] | None:
     """The stack's spec, the program's run under the mocks and the usage file; None once a bad config,
     usage file or program error is told."""
     try:
@@ -144,7 +151,7 @@ def _run(args: argparse.Namespace) -> tuple[StackSpec, PreviewResult, Usage] | N
         if args.target:
             config[f"{PROJECT}:target"] = args.target
         spec = load_stack(args.stack, config)  # fail fast, and learn what the report names
-        usage_file = load_usage(args.usage)
+        usage_file = _usage(args.usage)
         return spec, run_program(args.stack, config, secret_keys, program=partial(run, spec)), usage_file
     except ConfigError as error:
         print(error.message, file=sys.stderr)
@@ -155,6 +162,15 @@ def _run(args: argparse.Namespace) -> tuple[StackSpec, PreviewResult, Usage] | N
             traceback.print_exc()
         print(f"program error: {type(error).__name__}: {error} (run with --debug for the traceback)", file=sys.stderr)
     return None
+
+
+def _usage(path: Path | None) -> Usage | None:
+    """The usage file, read (and so checked) before the program runs; None without --usage."""
+    if path is None:
+        return None
+    from preview.cost.usage import load_usage
+
+    return load_usage(path)
 
 
 def _extras(args: argparse.Namespace, report: Report, document: dict[str, Any], base: dict[str, Any] | None) -> int:

@@ -56,10 +56,7 @@ class StackSettings(BaseModel):
         ),
     )
     target: str = Field(
-        description=(
-            "docker, kubernetes, aws, gcp or azure (azure is not built yet). Required. The preview's --target "
-            "replaces it."
-        )
+        description=("docker, kubernetes, aws, gcp or azure. Required. The preview's --target replaces it.")
     )
     pools: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -116,7 +113,10 @@ class StackSettings(BaseModel):
         description="Target-wide GCP settings (the gpu-platform:gcp table). Default: none (each setting's default).",
     )
     azure: dict[str, Any] = Field(
-        default_factory=dict, description="Target-wide Azure settings (the target is not built yet). Default: none."
+        default_factory=dict,
+        description=(
+            "Target-wide Azure settings (the gpu-platform:azure table). Default: none (each setting's default)."
+        ),
     )
 
     @field_validator("target")

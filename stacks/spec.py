@@ -438,7 +438,7 @@ class Pool(Strict):
     targets: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description=(
-            "Per-target pool settings under docker, kubernetes, aws or gcp (their own tables); only the stack's "
+            "Per-target pool settings under docker, kubernetes, aws, gcp or azure (their own tables); only the stack's "
             "target's entry is read and validated. Default: none. The stack's gpu-platform:pools.<name> is "
             "deep-merged over it and wins."
         ),

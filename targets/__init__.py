@@ -36,7 +36,7 @@ TARGETS: dict[str, TargetInfo] = {
     "kubernetes": TargetInfo("kubernetes", "any Kubernetes cluster (Gateway API)", built=True),
     "aws": TargetInfo("aws", "ECS/Fargate + G5 capacity + ALB + RDS", built=True),
     "gcp": TargetInfo("gcp", "Cloud Run + Compute Engine (L4) + global ALB + Cloud SQL", built=True),
-    "azure": TargetInfo("azure", "Microsoft Azure", built=False),
+    "azure": TargetInfo("azure", "Container Apps + serverless GPUs + Front Door + Flexible Server", built=True),
 }
 
 

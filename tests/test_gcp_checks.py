@@ -231,3 +231,31 @@ def test_caveats_name_the_vm_reason_and_the_raised_size(tmp_path: Path) -> None:
     assert "command health check" in messages["services.cache"]
     assert "whole NVIDIA L4" in messages["services.infer.requests.gpu"]
     assert "4 vCPU and 16384 MiB" in messages["services.infer.limits"]
+    # Cloud Run takes no user: every Cloud Run workload says the blueprint's user is the image's to declare,
+    # a VM workload (docker run --user) does not.
+    assert "image's own USER" in messages["services.api.user"]
+    assert "services.cache.user" not in messages
+
+
+@pytest.mark.parametrize("percent", [95, 91])
+def test_cpu_target_outside_cloud_runs_range_is_rejected(
+    tmp_path: Path, monitors: list[RecordingMonitor], percent: int
+) -> None:
+    api = {**API, "autoscale": {"min": 1, "max": 3, "cpu_percent": percent}}
+    message = failing(config(tmp_path, services={"api": api}), monitors)
+    assert "services.api.autoscale.cpu_percent" in message
+    assert str(percent) in message
+    assert "10-90" in message
+
+
+def test_cloud_run_scales_at_the_blueprints_cpu_target(tmp_path: Path) -> None:
+    api = {**API, "autoscale": {"min": 2, "max": 5, "cpu_percent": 65}}
+    fixed = {**API, "replicas": 2, "route": {"path": "/fixed/"}}
+    result = runner.run_program(STACK, config(tmp_path, services={"api": api, "fixed": fixed}))
+    services = {r.name: r for r in result.of_type("gcp:cloudrunv2/service:Service")}
+    assert services["api"].inputs["template"]["scaling"] == {
+        "minInstanceCount": 2,
+        "maxInstanceCount": 5,
+        "cpuUtilization": 0.65,
+    }
+    assert "cpuUtilization" not in services["fixed"].inputs["template"]["scaling"]  # no autoscaler asked

@@ -189,6 +189,7 @@ def test_cloud_run_sizes_scaling_and_probes_follow_the_blueprint(app: PreviewRes
     assert template["scaling"] == {
         "minInstanceCount": API["autoscale"]["min"],
         "maxInstanceCount": API["autoscale"]["max"],
+        "cpuUtilization": API["autoscale"]["cpu_percent"] / 100,
     }
     box = container(api)
     # limits 1 cpu / 1 GiB: a whole vCPU and 1024 MiB (no rule raises them).

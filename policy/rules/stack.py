@@ -43,7 +43,8 @@ def no_plaintext_secrets(subject: Subject) -> Iterator[str]:
         if secret_looking(name) and value not in (None, ""):
             yield (
                 f"{subject.name} sets {name} as a plaintext environment value; deliver it as a secret "
-                f"({name}_FILE on Docker/Kubernetes, ECS secrets)"
+                f"({name}_FILE on Docker/Kubernetes, ECS secrets, Cloud Run valueSource.secretKeyRef, "
+                "a Container Apps secretRef to a Key Vault secret)"
             )
     # RDS master passwords: policy/rules/aws.py (rds_master_password), which sees where a value comes from.
 

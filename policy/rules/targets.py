@@ -5,7 +5,7 @@ are copied here; tests/test_policy_pack.py fails when this file drifts from them
 """
 
 # Built targets, in registry order: each has its rule module, policy/rules/<name>.py.
-TARGETS = ("docker", "kubernetes", "aws", "gcp")
+TARGETS = ("docker", "kubernetes", "aws", "gcp", "azure")
 
 # Resources whose loss loses data (databases, volumes, claims): prod protects them.
 STATEFUL_TYPES = (
@@ -13,6 +13,11 @@ STATEFUL_TYPES = (
     "aws:efs/fileSystem:FileSystem",
     "aws:rds/cluster:Cluster",
     "aws:rds/instance:Instance",
+    "azure-native:dbforpostgresql:Database",
+    "azure-native:dbforpostgresql:Server",
+    "azure-native:keyvault:Vault",
+    "azure-native:storage:FileShare",
+    "azure-native:storage:StorageAccount",
     "docker:index/volume:Volume",
     "gcp:compute/disk:Disk",
     "gcp:secretmanager/secret:Secret",

@@ -122,6 +122,16 @@ def _workload_problems(blueprint: Blueprint, workload: Workload, settings: GcpSe
                 "16 GiB): lower the limits",
             )
         ]
+    autoscale = getattr(spec_of(blueprint, workload.key), "autoscale", None)
+    if autoscale is not None and not fit.CPU_TARGET_PERCENT[0] <= autoscale.cpu_percent <= fit.CPU_TARGET_PERCENT[1]:
+        low, high = fit.CPU_TARGET_PERCENT
+        return [
+            Problem(
+                f"{workload.key}.autoscale.cpu_percent",
+                autoscale.cpu_percent,
+                f"{low}-{high} on gcp (Cloud Run's scaling.cpuUtilization accepts 0.{low // 10}-0.{high // 10})",
+            )
+        ]
     if gpu > 0 and region not in fit.L4_REGIONS:
         return [
             Problem(
@@ -131,6 +141,16 @@ def _workload_problems(blueprint: Blueprint, workload: Workload, settings: GcpSe
             )
         ]
     return []
+
+
+def _image_user(blueprint: Blueprint, workload: Workload) -> Caveat:
+    """Cloud Run's container contract has no user setting: the container runs as its image's ``USER``."""
+    user = getattr(spec_of(blueprint, workload.key), "user", None)
+    return Caveat(
+        f"{workload.key}.user",
+        f"Cloud Run runs the image's own USER (its container contract takes no user): the blueprint's user {user} "
+        "must be the image's USER, or the container runs as whatever the image declares",
+    )
 
 
 def _timeouts(blueprint: Blueprint) -> list[Problem]:
@@ -178,7 +198,9 @@ def _workload_caveats(blueprint: Blueprint, workload: Workload, used: set[str], 
     reasons = fit.vm_reasons(shape(blueprint, workload, listed))
     if reasons:
         found.append(Caveat(workload.key, f"runs as a container on a Compute Engine VM: {'; '.join(reasons)}"))
-    elif workload.name in used:
+    else:
+        found.append(_image_user(blueprint, workload))
+    if not reasons and workload.name in used:
         found.append(
             Caveat(
                 workload.key,

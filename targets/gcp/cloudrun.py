@@ -152,6 +152,17 @@ def _streams(request: ServiceRequest) -> bool:
     return any(p.app_protocol == "websocket" for p in request.ports)
 
 
+def _scaling(request: ServiceRequest, minimum: int, maximum: int) -> gcp.cloudrunv2.ServiceTemplateScalingArgsDict:
+    """Instance bounds, and the blueprint's CPU target as Cloud Run's (a fraction; the checks keep it in range)."""
+    scaling: gcp.cloudrunv2.ServiceTemplateScalingArgsDict = {
+        "min_instance_count": minimum,
+        "max_instance_count": maximum,
+    }
+    if request.autoscale is not None:
+        scaling["cpu_utilization"] = request.autoscale.cpu_percent / 100
+    return scaling
+
+
 def _template(prepared: Prepared, network: Network) -> gcp.cloudrunv2.ServiceTemplateArgsDict:
     request = prepared.request
     settings = network.settings
@@ -163,7 +174,7 @@ def _template(prepared: Prepared, network: Network) -> gcp.cloudrunv2.ServiceTem
         "timeout": f"{timeout}s",
         "session_affinity": any(r.sticky for r in prepared.routes),
         "execution_environment": "EXECUTION_ENVIRONMENT_GEN2",
-        "scaling": {"min_instance_count": minimum, "max_instance_count": maximum},
+        "scaling": _scaling(request, minimum, maximum),
         "vpc_access": {
             "network_interfaces": [{"network": network.network.id, "subnetwork": network.subnet.id}],
             "egress": "ALL_TRAFFIC",

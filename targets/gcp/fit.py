@@ -119,3 +119,8 @@ def machine_for(cpu: float, memory_mib: int, gpu: float) -> str | None:
         if vcpu >= cpu and memory >= memory_mib + VM_OVERHEAD_MIB and cards >= gpus:
             return name
     return None
+
+
+# Cloud Run's CPU scaling target (RevisionScaling.cpuUtilization, REST v2 reference: 0.1-0.90, 0.0 disables;
+# the scaling-controls page has printed both 90 % and 95 % as the maximum, so the lower is the limit here).
+CPU_TARGET_PERCENT = (10, 90)
