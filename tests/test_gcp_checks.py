@@ -259,3 +259,18 @@ def test_cloud_run_scales_at_the_blueprints_cpu_target(tmp_path: Path) -> None:
         "cpuUtilization": 0.65,
     }
     assert "cpuUtilization" not in services["fixed"].inputs["template"]["scaling"]  # no autoscaler asked
+
+
+def test_an_unrouted_vm_workloads_http_check_is_reported_unprobed(tmp_path: Path) -> None:
+    """Only a load-balancer backend's health check probes a VM: an unrouted VM workload with an HTTP check warns,
+    a routed one and a command check (Docker's own, on the VM) do not."""
+    volume = {"data": {"path": "/data", "size": "10Gi"}}  # single-writer: a VM workload
+    hidden = {**API, "volumes": volume, "health": {"kind": "http", "path": "/ready"}}
+    hidden.pop("route")
+    shown = {**API, "volumes": volume, "health": {"kind": "http", "path": "/ready"}, "route": {"path": "/shown/"}}
+    command = {**hidden, "health": {"kind": "command", "command": ["true"]}}
+    spec = load_stack(STACK, config(tmp_path, services={"hidden": hidden, "shown": shown, "command": command}))
+    messages = {c.path: c.message for c in spec.caveats}
+    assert "nothing probes its http health check" in messages["services.hidden.health"]
+    assert "services.shown.health" not in messages
+    assert "services.command.health" not in messages

@@ -143,6 +143,38 @@ def _workload_problems(blueprint: Blueprint, workload: Workload, settings: GcpSe
     return []
 
 
+def balanced_keys(blueprint: Blueprint) -> set[str]:
+    """Workload keys the load balancer fronts: routed services, gateways, fleet APIs with a route, signalling
+    servers, and the tools of a fleet with ``public_grpc`` (their backend health check probes them)."""
+    keys = {f"services.{n}" for n, s in blueprint.services.items() if s.route}
+    keys |= {f"websocket_gateways.{n}.service" for n in blueprint.websocket_gateways}
+    keys |= {f"grpc_tool_fleets.{n}.api" for n, f in blueprint.grpc_tool_fleets.items() if f.api.route}
+    keys |= {f"pixel_streaming.{n}.signalling.service" for n in blueprint.pixel_streaming}
+    keys |= {
+        f"grpc_tool_fleets.{n}.tools.{t}"
+        for n, f in blueprint.grpc_tool_fleets.items()
+        if f.public_grpc
+        for t in f.tools
+    }
+    return keys
+
+
+def _unprobed(blueprint: Blueprint, workload: Workload) -> list[Caveat]:
+    """A VM workload's HTTP/gRPC check runs only as its load-balancer backend's health check (a command check is
+    Docker's own, on the VM); an unrouted one is restarted when its container exits, never for not answering."""
+    health = getattr(spec_of(blueprint, workload.key), "health", None)
+    kind = health.kind if health is not None else "grpc"
+    if kind == "command" or workload.key in balanced_keys(blueprint):
+        return []
+    return [
+        Caveat(
+            f"{workload.key}.health",
+            f"nothing probes its {kind} health check on gcp: a VM workload's HTTP/gRPC check runs only as a load "
+            "balancer backend's, and this one has no route (Docker restarts it when the container exits)",
+        )
+    ]
+
+
 def _image_user(blueprint: Blueprint, workload: Workload) -> Caveat:
     """Cloud Run's container contract has no user setting: the container runs as its image's ``USER``."""
     user = getattr(spec_of(blueprint, workload.key), "user", None)
@@ -198,6 +230,7 @@ def _workload_caveats(blueprint: Blueprint, workload: Workload, used: set[str], 
     reasons = fit.vm_reasons(shape(blueprint, workload, listed))
     if reasons:
         found.append(Caveat(workload.key, f"runs as a container on a Compute Engine VM: {'; '.join(reasons)}"))
+        found += _unprobed(blueprint, workload)
     else:
         found.append(_image_user(blueprint, workload))
     if not reasons and workload.name in used:
