@@ -106,12 +106,12 @@ def run_case(label: str, stack: str, blueprint: str, target: str, runs: int, wor
 def cases(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     """(label, blueprint path or name) for every requested blueprint."""
     found: list[tuple[str, str]] = []
-    for kind in args.kinds:
+    for kind in [] if args.shipped_only else args.kinds:
         for size in args.sizes:
             path = work / f"synthetic-{kind}-{size}.yaml"
             path.write_text(blueprint_text(kind, size))
             found.append((f"{kind}-{size}", str(path)))
-    if args.shipped:
+    if args.shipped or args.shipped_only:
         found += [(path.stem, path.stem) for path in sorted(BLUEPRINTS.glob("*.yaml"))]
     return found
 
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=_sizes, default=[10, 100, 1000])
     parser.add_argument("--kinds", type=_names(KINDS), default=list(KINDS))
     parser.add_argument("--shipped", action="store_true", help="also every blueprint in blueprints/")
+    parser.add_argument("--shipped-only", action="store_true", help="only the blueprints in blueprints/")
     parser.add_argument("--runs", type=int, default=3, help="runs per case (the median is shown)")
     parser.add_argument("--json", action="store_true", help="one JSON line per case")
     args = parser.parse_args(argv)
