@@ -32,6 +32,10 @@ from targets import TARGETS
 BLUEPRINTS = ROOT / "blueprints"
 
 
+class CaseError(Exception):
+    """A preview or floor run that did not finish (a config the target refuses, a program error)."""
+
+
 @dataclass(frozen=True)
 class Run:
     """One process: wall seconds, peak resident memory (MiB), exit status."""
@@ -80,7 +84,7 @@ def measure(command: list[str], output: Path) -> Run:
     process.returncode = os.waitstatus_to_exitcode(status)
     stderr = process.stderr.read().decode() if process.stderr else ""
     if process.returncode not in (0, 2):  # 2: mandatory policy violations, still a full preview
-        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}): {stderr.strip()[-2000:]}")
+        raise CaseError(f"exit {process.returncode}: {stderr.strip()[-500:]}")
     return Run(seconds, usage.ru_maxrss / 1024, process.returncode)
 
 
@@ -156,7 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(directory)
         for label, blueprint in cases(args, work):
             for target in args.targets:
-                line = run_case(label, args.stack, blueprint, target, args.runs, work).line()
+                try:
+                    line = run_case(label, args.stack, blueprint, target, args.runs, work).line()
+                except CaseError as failed:  # a pair the target refuses: say so, measure the rest
+                    print(f"{label} on {target}: not measured ({failed})", file=sys.stderr, flush=True)
+                    continue
                 print(json.dumps(line) if args.json else _row(line), flush=True)
     return 0
 
