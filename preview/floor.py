@@ -74,6 +74,9 @@ def _keyword_arguments(cls: type, inputs: dict[str, Any]) -> dict[str, Any] | No
     """``inputs`` as ``cls``'s keyword arguments, or None when one does not match a parameter."""
     kwargs = {_CAMEL.sub("_", key).lower(): value for key, value in inputs.items()}
     accepted = set(inspect.signature(getattr(cls, "_internal_init", cls.__init__)).parameters)
+    accepted -= {"self", "__self__", "resource_name", "opts"}  # the constructor's own, not inputs
+    for key in [k for k in kwargs if f"{k}_" in accepted]:  # an input named like a parameter: resource_name_
+        kwargs[f"{key}_"] = kwargs.pop(key)
     for fixed in ("kind", "api_version"):  # a typed class that sets them itself does not take them
         if fixed not in accepted:
             kwargs.pop(fixed, None)
@@ -102,7 +105,7 @@ def parents_first(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ordered
 
 
-def program(resources: list[dict[str, Any]], bare: list[str]) -> Callable[[], None]:
+def program(resources: list[dict[str, Any]], bare: list[str], typed: bool = True) -> Callable[[], None]:
     """Register ``resources`` (a preview's JSON ``resources``) in order; collect bare registrations."""
 
     def run() -> None:
@@ -113,8 +116,8 @@ def program(resources: list[dict[str, Any]], bare: list[str]) -> Callable[[], No
             if not resource["custom"]:
                 made[resource["urn"]] = pulumi.ComponentResource(token, name, None, opts)
                 continue
-            cls = typed_class(token)
-            kwargs = _keyword_arguments(cls, inputs) if cls is not None else None
+            cls = typed_class(token)  # imported either way: the SDK's import cost is part of the floor
+            kwargs = _keyword_arguments(cls, inputs) if cls is not None and typed else None
             if cls is not None and kwargs is not None:
                 made[resource["urn"]] = cls(name, opts=opts, **kwargs)
             else:
@@ -124,18 +127,24 @@ def program(resources: list[dict[str, Any]], bare: list[str]) -> Callable[[], No
     return run
 
 
-def register(document: dict[str, Any]) -> list[str]:
+def register(document: dict[str, Any], typed: bool = True) -> list[str]:
     """Register a preview document's resources under the trivial mock; the tokens registered bare.
 
-    Raises what the SDK raises (a class refusing the recorded inputs), as the preview would.
+    Recorded inputs are the engine's shape; an SDK that reshapes an input on the wire (a list sent as a
+    map) refuses it back, and the run fails. ``typed=False`` (``--bare``) registers every resource as a
+    plain ``pulumi.CustomResource`` instead (the SDK modules still imported): a cheaper floor, reported as bare.
     """
+    return _register(document, parents_first(document["resources"]), typed)
+
+
+def _register(document: dict[str, Any], resources: list[dict[str, Any]], typed: bool) -> list[str]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(_Trivial(), project=document["project"], stack=document["stack"], preview=True)
     bare: list[str] = []
     try:
-        _sync_await(run_pulumi_func(program(parents_first(document["resources"]), bare)))
+        _sync_await(run_pulumi_func(program(resources, bare, typed)))
     finally:
         loop.close()
         asyncio.set_event_loop(None)
@@ -144,11 +153,13 @@ def register(document: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m preview.floor PREVIEW.json", file=sys.stderr)
+    typed = "--bare" not in args
+    files = [a for a in args if a != "--bare"]
+    if len(files) != 1:
+        print("usage: python -m preview.floor [--bare] PREVIEW.json", file=sys.stderr)
         return 2
-    document = json.loads(Path(args[0]).read_text())
-    bare = register(document)
+    document = json.loads(Path(files[0]).read_text())
+    bare = register(document, typed)
     print(json.dumps({"resources": len(document["resources"]), "bare": len(bare), "bare_types": sorted(set(bare))}))
     return 0
 
