@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 import re
 
-from pydantic import BaseModel
-
 from stacks.errors import Caveat, Problem
 from stacks.placement import Placement
 from stacks.profiles import Profile
@@ -37,13 +35,12 @@ def check(
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, AzurePoolSettings],
+    target_settings: AzureSettings,
 ) -> list[Problem]:
     """Replica sizes per workload profile, GPUs per replica, GPU profile regions, replica counts, app names,
     WebSocket keep-alive under the ingress idle timeout, and read replicas on the Postgres tier."""
     del source, path
-    assert isinstance(target_settings, AzureSettings)
     problems = _regions(blueprint, pool_settings, target_settings) + _keepalive(blueprint)
     for workload in workloads(blueprint):
         if workload.key.startswith("databases.") or workload.key.endswith(".turn"):
@@ -64,12 +61,11 @@ def check(
 
 
 def _app(
-    workload: Workload, blueprint: Blueprint, placement: Placement, pool_settings: dict[str, BaseModel]
+    workload: Workload, blueprint: Blueprint, placement: Placement, pool_settings: dict[str, AzurePoolSettings]
 ) -> list[Problem]:
     """One Container App: its name, its size and GPUs on its pool's workload profile, its replica count."""
     pool_name = placement.pool_of[workload.key]
     settings = pool_settings[pool_name]
-    assert isinstance(settings, AzurePoolSettings)
     profile_name = settings.profile_type(blueprint.pools[pool_name].gpus)
     profile = WORKLOAD_PROFILES[profile_name]
     setting = f"pools.{pool_name}.targets.azure.workload_profile"
@@ -140,12 +136,13 @@ def _dedicated_gpus(workload: Workload, pool: str, profile_name: str, settings: 
     ]
 
 
-def _regions(blueprint: Blueprint, pool_settings: dict[str, BaseModel], settings: AzureSettings) -> list[Problem]:
+def _regions(
+    blueprint: Blueprint, pool_settings: dict[str, AzurePoolSettings], settings: AzureSettings
+) -> list[Problem]:
     """GPU workload profiles exist in a few regions only: a pool on one elsewhere cannot deploy."""
     problems = []
     for name, pool in blueprint.pools.items():
         pool_setting = pool_settings[name]
-        assert isinstance(pool_setting, AzurePoolSettings)
         profile_name = pool_setting.profile_type(pool.gpus)
         regions = WORKLOAD_PROFILES[profile_name].regions
         if regions and settings.location not in regions:
@@ -187,13 +184,12 @@ def caveats(
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, AzurePoolSettings],
+    target_settings: AzureSettings,
     profile: Profile,
 ) -> list[Caveat]:
     """Whole GPUs per replica, idle timeouts held by keep-alive, no exec probes, the image's own user."""
     del path, placement, pool_settings
-    assert isinstance(target_settings, AzureSettings)
     found = []
     for workload in workloads(blueprint):
         gpu = workload.requests.gpu

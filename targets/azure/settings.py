@@ -8,12 +8,16 @@ table is Container Apps' published one (learn.microsoft.com/azure/container-apps
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from targets.networks import private_ipv4_network
+
+if TYPE_CHECKING:
+    from stacks.profiles import Profile
 
 UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 ACTION_GROUP = (
@@ -65,7 +69,6 @@ POSTGRES_TIERS = {"B": "Burstable", "D": "GeneralPurpose", "E": "MemoryOptimized
 # environment needs at least a /27 (networking docs), so the VNet is /16 to /24.
 SUBNET_SPLIT_BITS = 3
 VNET_PREFIXES = (16, 27 - SUBNET_SPLIT_BITS)
-PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 def consumption_size(cpu: float, memory_mib: int) -> tuple[float, float]:
@@ -171,28 +174,16 @@ class AzureSettings(BaseModel):
     @classmethod
     def _cidr(cls, value: str) -> str:
         """Checked before any resource: the subnets are cut from it and the apps subnet must be /27 or larger."""
-        try:
-            network = ipaddress.IPv4Network(value)
-        except ValueError:
-            network = None
-        if (
-            network is None
-            or not (VNET_PREFIXES[0] <= network.prefixlen <= VNET_PREFIXES[1])
-            or not any(network.subnet_of(block) for block in PRIVATE_RANGES)
-        ):
-            raise ValueError(
-                f"a private (RFC 1918) IPv4 network address from /{VNET_PREFIXES[0]} to /{VNET_PREFIXES[1]} with no "
-                "host bits set, e.g. 10.60.0.0/16 (each subnet is 1/8 of it; a Container Apps environment needs /27)"
-            )
-        return value
+        return private_ipv4_network(
+            value, VNET_PREFIXES, "10.60.0.0/16", "each subnet is 1/8 of it; a Container Apps environment needs /27"
+        )
 
 
-def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:
+def requirements(profile: Profile, has_tls_settings: bool, settings: AzureSettings) -> list[str]:
     """Every Azure stack names its subscription (the provider and the resource ids need it); a profile asking
     databases for HA or read replicas needs a tier that has them (Burstable has neither: flexible-server
     concepts-high-availability and concepts-read-replicas)."""
     del has_tls_settings
-    assert isinstance(settings, AzureSettings)
     needs = []
     if not settings.subscription_id:
         needs.append("gpu-platform:azure.subscription_id|give the Azure subscription id (az account show --query id)")

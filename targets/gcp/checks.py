@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
-
 from stacks.errors import Caveat, Problem
 from stacks.placement import Placement
 from stacks.profiles import Profile
@@ -19,7 +17,7 @@ from stacks.settings import PROJECT
 from stacks.spec import Blueprint
 from stacks.workloads import Workload, workloads
 from targets.gcp import fit
-from targets.gcp.settings import GcpSettings
+from targets.gcp.settings import GcpPoolSettings, GcpSettings
 
 
 def spec_of(blueprint: Blueprint, key: str) -> Any:
@@ -51,11 +49,10 @@ def check(
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, GcpPoolSettings],
+    target_settings: GcpSettings,
 ) -> list[Problem]:
     """Pixel Streaming is not built here; every other workload must fit Cloud Run or one VM; routes' timeouts."""
-    assert isinstance(target_settings, GcpSettings)
     del source, path, placement, pool_settings
     listed = target_settings.vm_workloads
     problems = [
@@ -202,13 +199,12 @@ def caveats(
     path: str,
     blueprint: Blueprint,
     placement: Placement,
-    pool_settings: dict[str, BaseModel],
-    target_settings: BaseModel,
+    pool_settings: dict[str, GcpPoolSettings],
+    target_settings: GcpSettings,
     profile: Profile,
 ) -> list[Caveat]:
     """VM workloads (and why), fractional GPUs taking a whole L4, sizes Cloud Run raises, peers over HTTPS."""
     del path, placement, pool_settings, profile  # Cloud SQL builds replicas and HA as asked
-    assert isinstance(target_settings, GcpSettings)
     found = []
     for workload in workloads(blueprint):
         if workload.key.startswith("databases.") or workload.key.endswith(".turn"):

@@ -6,11 +6,14 @@ Target settings come from ``gpu-platform:gcp``; pool settings from a blueprint's
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from targets.networks import private_ipv4_network
+
+if TYPE_CHECKING:
+    from stacks.profiles import Profile
 
 # https://cloud.google.com/resource-manager/docs/creating-managing-projects: 6-30 characters, a letter first.
 PROJECT_ID = r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$"
@@ -112,7 +115,7 @@ class GcpSettings(BaseModel):
         )
 
 
-def requirements(profile: Any, has_tls_settings: bool, settings: BaseModel) -> list[str]:
+def requirements(profile: Profile, has_tls_settings: bool, settings: GcpSettings) -> list[str]:
     """A Google-managed certificate needs the stack's domain; there is nothing else to give."""
     del profile, has_tls_settings, settings
     return []
