@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from preview.cost.model import HOURS_PER_MONTH, CostContext, CostLine
-from preview.cost.prices import Price, PriceTable, load_table
+from preview.cost.prices import load_table
+from preview.cost.rates import Rates
 
 if TYPE_CHECKING:
     from preview.mocks import Recorded
@@ -73,55 +74,13 @@ USAGE_DEFAULTS: Mapping[str, Mapping[str, Decimal]] = {
 }
 
 
-@dataclass(frozen=True)
-class _Rates:
-    """The price table at the stack's region, and what a pricing function reads besides its resource."""
-
-    table: PriceTable
-    region: str
-    context: CostContext
-
-    def get(self, section: str, key: str) -> Price | None:
-        return self.table.price(self.region, section, key)
-
-    def line(
-        self, resource: Recorded, name: str, unit: str, found: Price | None, quantity: Decimal, **extra: Any
-    ) -> CostLine:
-        """A priced line, or an unpriced one naming the row the table lacks."""
-        pool = self.context.pool_of(resource)
-        if found is None:
-            return CostLine.missing(
-                resource, name, f"no price row for it in targets/gcp/prices.yaml ({self.region})", pool=pool
-            )
-        return CostLine.of(resource, name, unit, found.usd, quantity, source=found.source, pool=pool, **extra)
-
-    def rate_line(
-        self, resource: Recorded, name: str, unit: str, rate: str, quantity: Decimal, **extra: Any
-    ) -> CostLine:
-        return self.line(resource, name, unit, self.get("rates", rate), quantity, **extra)
-
-    def usage(self, resource: Recorded, key: str, default: Decimal | None = None) -> tuple[Decimal, str]:
-        fallback = USAGE_DEFAULTS[resource.type][key] if default is None else default
-        return self.context.usage.value(resource.name, resource.type, key, fallback)
-
-    def from_usage(
-        self, resource: Recorded, name: str, unit: str, rate: str, key: str, per: Decimal = Decimal(1)
-    ) -> CostLine:
-        """A usage-driven line: the usage file's value (or the stated default), ``per`` units to the priced unit."""
-        quantity, how = self.usage(resource, key)
-        return self.rate_line(resource, name, unit, rate, quantity / per, assumption=how, usage=True)
-
-    def count(self, token: str) -> int:
-        return sum(1 for r in self.context.resources if r.type == token)
-
-
 def cost(resources: Sequence[Recorded], context: CostContext) -> list[CostLine]:
     """The hook (``TargetPlugin.cost``): every billable recorded resource's lines, in registration order."""
     if not resources:
         return []
     table = load_table(TABLE)
     region = str(getattr(context.target_settings, "region", "")) or table.default_region
-    rates = _Rates(table, region, context)
+    rates = Rates(table, region, context, USAGE_DEFAULTS)
     scopes = _rule_positions(resources)
     lines: list[CostLine] = []
     for resource in resources:
@@ -132,7 +91,7 @@ def cost(resources: Sequence[Recorded], context: CostContext) -> list[CostLine]:
     return lines
 
 
-def _logs(resource: Recorded, rates: _Rates) -> CostLine:
+def _logs(resource: Recorded, rates: Rates) -> CostLine:
     return rates.from_usage(
         resource, "Log ingestion (Cloud Logging)", "GiB", "logging_ingested_gb", "monthly_logs_ingested_gb"
     )
@@ -198,7 +157,7 @@ class RunSize:
         return f"{self.vcpu:g} vCPU / {self.gib:g} GiB per instance; {self.low}-{self.high} instances; {billing}"
 
 
-def _cloud_run(service: Recorded, rates: _Rates) -> list[CostLine]:
+def _cloud_run(service: Recorded, rates: Rates) -> list[CostLine]:
     size = RunSize.of(service)
     lines = (
         _run_instance_based(service, size, rates) if size.instance_billing else _run_request_based(service, size, rates)
@@ -221,7 +180,7 @@ def _cloud_run(service: Recorded, rates: _Rates) -> list[CostLine]:
     return lines
 
 
-def _run_instance_based(service: Recorded, size: RunSize, rates: _Rates) -> list[CostLine]:
+def _run_instance_based(service: Recorded, size: RunSize, rates: Rates) -> list[CostLine]:
     """Every instance billed all month: min instances in the min column, max instances in the max column."""
     note = f"{size.describe()}; each instance billed 24/7"
     return [
@@ -241,7 +200,7 @@ def _run_instance_based(service: Recorded, size: RunSize, rates: _Rates) -> list
     ]
 
 
-def _run_request_based(service: Recorded, size: RunSize, rates: _Rates) -> list[CostLine]:
+def _run_request_based(service: Recorded, size: RunSize, rates: Rates) -> list[CostLine]:
     """Min column: the minimum instances idle all month; max column: every maximum instance busy all month."""
     lines = []
     for what, unit, per, kind in (
@@ -279,7 +238,7 @@ def _run_request_based(service: Recorded, size: RunSize, rates: _Rates) -> list[
 # --- Compute Engine ------------------------------------------------------------------------------------------
 
 
-def _instance(instance: Recorded, rates: _Rates) -> list[CostLine]:
+def _instance(instance: Recorded, rates: Rates) -> list[CostLine]:
     machine = str(instance.inputs.get("machineType", "")).rsplit("/", 1)[-1]
     found = rates.get("instances", machine)
     accelerators = sum(int(a.get("count", 0) or 0) for a in instance.inputs.get("guestAccelerators") or [])
@@ -305,7 +264,7 @@ def _instance(instance: Recorded, rates: _Rates) -> list[CostLine]:
     return lines
 
 
-def _disk(disk: Recorded, rates: _Rates) -> list[CostLine]:
+def _disk(disk: Recorded, rates: Rates) -> list[CostLine]:
     kind = str(disk.inputs.get("type", "pd-standard")).rsplit("/", 1)[-1]
     size = Decimal(int(disk.inputs.get("size", 0) or 0))
     return [rates.line(disk, f"Persistent disk ({kind})", "GiB-months", rates.get("disks", kind), size)]
@@ -314,7 +273,7 @@ def _disk(disk: Recorded, rates: _Rates) -> list[CostLine]:
 # --- Cloud SQL -------------------------------------------------------------------------------------------
 
 
-def _sql(instance: Recorded, rates: _Rates) -> list[CostLine]:
+def _sql(instance: Recorded, rates: Rates) -> list[CostLine]:
     settings = instance.inputs.get("settings") or {}
     tier = str(settings.get("tier", ""))
     high_availability = settings.get("availabilityType") == "REGIONAL"
@@ -350,7 +309,7 @@ def _sql(instance: Recorded, rates: _Rates) -> list[CostLine]:
     return lines
 
 
-def _sql_compute(instance: Recorded, tier: str, copies: Decimal, note: str, rates: _Rates) -> list[CostLine]:
+def _sql_compute(instance: Recorded, tier: str, copies: Decimal, note: str, rates: Rates) -> list[CostLine]:
     match = CUSTOM_TIER.match(tier)
     if match is None:
         reason = f"tier {tier!r}: only db-custom-<vCPU>-<MiB> tiers are priced (targets/gcp/prices.yaml)"
@@ -392,7 +351,7 @@ def _rule_positions(resources: Sequence[Recorded]) -> dict[str, tuple[str, int]]
     return positions
 
 
-def _forwarding_rule(rule: Recorded, position: tuple[str, int], rates: _Rates) -> list[CostLine]:
+def _forwarding_rule(rule: Recorded, position: tuple[str, int], rates: Rates) -> list[CostLine]:
     scope, number = position
     if number == 1:
         fee = rates.rate_line(
@@ -434,8 +393,8 @@ def _forwarding_rule(rule: Recorded, position: tuple[str, int], rates: _Rates) -
     ]
 
 
-def _nat(gateway: Recorded, rates: _Rates) -> list[CostLine]:
-    vms = rates.count(INSTANCE)
+def _nat(gateway: Recorded, rates: Rates) -> list[CostLine]:
+    vms = len(rates.of_type(INSTANCE))
     if vms > NAT_VM_CAP:
         gateway_line = rates.rate_line(
             gateway, "NAT gateway", "hours", "nat_gateway_max_hour", HOURS_PER_MONTH, assumption=f"{vms} VMs (> 32)"
@@ -464,7 +423,7 @@ def _nat(gateway: Recorded, rates: _Rates) -> list[CostLine]:
     ]
 
 
-def _armor(policy: Recorded, rates: _Rates) -> list[CostLine]:
+def _armor(policy: Recorded, rates: Rates) -> list[CostLine]:
     rules = Decimal(len(policy.inputs.get("rules") or []))
     return [
         rates.rate_line(policy, "Security policy (Cloud Armor Standard)", "months", "armor_policy_month", Decimal(1)),
@@ -483,7 +442,7 @@ def _armor(policy: Recorded, rates: _Rates) -> list[CostLine]:
 # --- secrets, storage ----------------------------------------------------------------------------------------
 
 
-def _secret(secret: Recorded, rates: _Rates) -> list[CostLine]:
+def _secret(secret: Recorded, rates: Rates) -> list[CostLine]:
     replication = secret.inputs.get("replication") or {}
     replicas = ((replication.get("userManaged") or {}).get("replicas")) or []
     locations = max(1, len(replicas))
@@ -508,7 +467,7 @@ def _secret(secret: Recorded, rates: _Rates) -> list[CostLine]:
     ]
 
 
-def _bucket(bucket: Recorded, rates: _Rates) -> list[CostLine]:
+def _bucket(bucket: Recorded, rates: Rates) -> list[CostLine]:
     location = str(bucket.inputs.get("location", "")).lower()
     if location != rates.region:
         reason = f"location {location!r}: only regional buckets in the stack's region are priced"
@@ -518,13 +477,13 @@ def _bucket(bucket: Recorded, rates: _Rates) -> list[CostLine]:
     ]
 
 
-def _logged(resource: Recorded, rates: _Rates) -> list[CostLine]:
+def _logged(resource: Recorded, rates: Rates) -> list[CostLine]:
     """Request logs of a backend service: only where logging is on."""
     config = resource.inputs.get("logConfig") or {}
     return [_logs(resource, rates)] if config.get("enable") else []
 
 
-def _flow_logs(subnet: Recorded, rates: _Rates) -> list[CostLine]:
+def _flow_logs(subnet: Recorded, rates: Rates) -> list[CostLine]:
     """VPC Flow Logs are vended network logs: their own rate, no free allotment (stackdriver/pricing)."""
     if not subnet.inputs.get("logConfig"):
         return []
@@ -535,7 +494,7 @@ def _flow_logs(subnet: Recorded, rates: _Rates) -> list[CostLine]:
     ]
 
 
-PRICERS: Mapping[str, Callable[[Recorded, _Rates], list[CostLine]]] = {
+PRICERS: Mapping[str, Callable[[Recorded, Rates], list[CostLine]]] = {
     RUN: _cloud_run,
     INSTANCE: _instance,
     "gcp:compute/disk:Disk": _disk,
