@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import yaml
 
 from preview.runner import PreviewResult
 from targets.kubernetes.render import is_built_in, manifests, render
-from tests.conftest import ROOT, Runner
+from tests.conftest import ROOT, Runner, cached_run
 
 SCANNERS = ROOT / ".venv-scanners" / "bin"
 
@@ -40,9 +42,10 @@ def kubernetes_validate(files: list[Path]) -> subprocess.CompletedProcess[str]:
 
 
 def checkov(directory: Path) -> dict[str, Any]:
+    """checkov's report on every manifest under ``directory`` (passed checks included: no ``--quiet``)."""
     command = [
         str(scanner("checkov")), "-d", str(directory), "--config-file", str(ROOT / ".checkov.yaml"),
-        "--framework", "kubernetes", "-o", "json", "--quiet", "--compact", "--skip-download",
+        "--framework", "kubernetes", "-o", "json", "--compact", "--skip-download",
     ]  # fmt: skip
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     report = json.loads(completed.stdout)
@@ -78,15 +81,56 @@ def test_manifests_pass_kubernetes_validate_strict(run: Runner, tmp_path: Path, 
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+NEGATIVE = "negative-control"
+
+# A privileged pod with a field the Pod schema does not have: both scanners must fail it.
+BAD_POD = {
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "bad", "namespace": "x"},
+    "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "securityContext": {"privileged": True}}],
+             "notAField": True},
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One checkov run over every variant (a directory each) and the negative control.
+
+    checkov spends ~4 s starting up and little per manifest, so the variants share one run; each
+    check is attributed to its variant by the directory in its file path.
+    """
+
+    failed: dict[str, list[tuple[str, str]]]  # variant -> (check id, resource)
+    passed: Counter[str]  # variant -> passed checks
+    parsing_errors: int
+
+
+@pytest.fixture(scope="module")
+def scan(tmp_path_factory: pytest.TempPathFactory) -> Scan:
+    root = tmp_path_factory.mktemp("checkov")
+    for variant, overrides in VARIANTS.items():
+        rendered(cached_run("staging", **overrides), root / variant)
+    (root / NEGATIVE).mkdir()
+    (root / NEGATIVE / "bad.yaml").write_text(yaml.safe_dump(BAD_POD))
+    report = checkov(root)
+    known = {*VARIANTS, NEGATIVE}
+
+    def variant_of(check: dict[str, Any]) -> str:
+        return next(part for part in Path(check["file_path"]).parts if part in known)
+
+    failed: dict[str, list[tuple[str, str]]] = {}
+    for check in report["results"]["failed_checks"]:
+        failed.setdefault(variant_of(check), []).append((check["check_id"], check["resource"]))
+    passed = Counter(variant_of(check) for check in report["results"]["passed_checks"])
+    return Scan(failed, passed, report["summary"]["parsing_errors"])
+
+
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_manifests_pass_checkov(run: Runner, tmp_path: Path, variant: str) -> None:
-    rendered(run("staging", **VARIANTS[variant]), tmp_path)
-    report = checkov(tmp_path)
-    summary = report["summary"]
-    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
-    assert summary["failed"] == 0, failed
-    assert summary["parsing_errors"] == 0
-    assert summary["passed"] > 500
+def test_manifests_pass_checkov(scan: Scan, variant: str) -> None:
+    assert scan.failed.get(variant, []) == []
+    assert scan.parsing_errors == 0
+    assert scan.passed[variant] > 500
 
 
 def test_prod_variant_renders_the_solver_policy_and_the_sharing_config(run: Runner, tmp_path: Path) -> None:
@@ -106,17 +150,9 @@ def test_every_rendered_object_is_namespaced_or_cluster_scoped_on_purpose(run: R
     assert unnamespaced == {("Namespace", "gpu-platform-staging")}
 
 
-def test_scanners_can_fail(tmp_path: Path) -> None:
+def test_scanners_can_fail(scan: Scan, tmp_path: Path) -> None:
     """Negative controls: an unknown field fails the strict schema check; a privileged pod fails checkov."""
-    bad = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "bad", "namespace": "x"},
-        "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "securityContext": {"privileged": True}}],
-                 "notAField": True},
-    }  # fmt: skip
     path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(bad))
+    path.write_text(yaml.safe_dump(BAD_POD))
     assert kubernetes_validate([path]).returncode != 0
-    report = checkov(tmp_path)
-    assert "CKV_K8S_16" in {c["check_id"] for c in report["results"]["failed_checks"]}
+    assert "CKV_K8S_16" in {check for check, _ in scan.failed[NEGATIVE]}
