@@ -9,7 +9,6 @@ but not ``list``/``dict``. The input readers in ``policy/rules/base.py`` read al
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -31,6 +30,7 @@ from policy.rules.base import (
     shown,
     stack_rule,
     whole_number,
+    world_cidrs,
 )
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -222,19 +222,6 @@ def no_public_ip(subject: Subject) -> Iterator[str]:
 _PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "-1": "all", "all": "all"}
 
 
-def _world_cidrs(*groups: Any) -> list[str]:
-    """The CIDRs among ``groups`` (single values or lists) that cover every address (0.0.0.0/0, ::/0)."""
-    found: list[str] = []
-    for group in groups:
-        for cidr in as_list(group):
-            try:
-                if ipaddress.ip_network(str(cidr).strip(), strict=False).prefixlen == 0:
-                    found.append(str(cidr))
-            except ValueError:
-                continue
-    return found
-
-
 def _ingress_violations(
     name: str, protocol: Any, from_port: Any, to_port: Any, cidrs: list[str], role: str | None
 ) -> Iterator[str]:
@@ -273,18 +260,18 @@ def no_world_ingress(subject: Subject) -> Iterator[str]:
     role = mapping(props, "tags").get(ROLE_TAG)
     if subject.type == SECURITY_GROUP:
         for i, rule in enumerate(mappings(props.get("ingress"))):
-            cidrs = _world_cidrs(rule.get("cidrBlocks"), rule.get("ipv6CidrBlocks"))
+            cidrs = world_cidrs(rule.get("cidrBlocks"), rule.get("ipv6CidrBlocks"))
             yield from _ingress_violations(
                 f"{name} ingress[{i}]", rule.get("protocol"), rule.get("fromPort"), rule.get("toPort"), cidrs, role
             )
         return
     if subject.type == SG_INGRESS_RULE:
-        cidrs = _world_cidrs(props.get("cidrIpv4"), props.get("cidrIpv6"))
+        cidrs = world_cidrs(props.get("cidrIpv4"), props.get("cidrIpv6"))
         protocol = props.get("ipProtocol")
     else:
         if str(props.get("type") or "").lower() != "ingress":
             return
-        cidrs = _world_cidrs(props.get("cidrBlocks"), props.get("ipv6CidrBlocks"))
+        cidrs = world_cidrs(props.get("cidrBlocks"), props.get("ipv6CidrBlocks"))
         protocol = props.get("protocol")
     yield from _ingress_violations(name, protocol, props.get("fromPort"), props.get("toPort"), cidrs, role)
 

@@ -10,6 +10,7 @@ offline preview calls those same policy objects.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -220,6 +221,24 @@ def shown(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def world_cidrs(*groups: Any) -> list[str]:
+    """The CIDRs among ``groups`` (single values or lists) that cover every address, as written.
+
+    Decided by the prefix length, not by the text: ``0.0.0.0/0`` and ``::/0``, but also a
+    non-canonical ``10.0.0.0/0`` (``strict=False``), which opens as much. Text that is not a
+    CIDR (a security group id, a service tag) is not one.
+    """
+    found: list[str] = []
+    for group in groups:
+        for cidr in as_list(group):
+            try:
+                if ipaddress.ip_network(str(cidr).strip(), strict=False).prefixlen == 0:
+                    found.append(str(cidr))
+            except ValueError:
+                continue
+    return found
 
 
 def json_value(value: Any) -> Any:

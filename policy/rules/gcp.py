@@ -37,6 +37,7 @@ from policy.rules.base import (
     shown,
     stack_rule,
     whole_number,
+    world_cidrs,
 )
 
 SQL_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
@@ -131,7 +132,7 @@ def sql_private_ip(subject: Subject) -> Iterator[str]:
             "set it false and connect through privateNetwork"
         )
     for network in mappings(ip.get("authorizedNetworks")):
-        if str(network.get("value") or "").strip() in ("0.0.0.0/0", "::/0"):
+        if world_cidrs(network.get("value")):
             yield f"Cloud SQL instance {subject.name} authorizes {network.get('value')}; remove it"
 
 
