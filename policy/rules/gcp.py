@@ -663,7 +663,7 @@ def env_pairs(subject: Subject) -> Iterator[tuple[str, object]]:
     if subject.type == RUN_SERVICE:
         for container in mappings(get(subject.props, "template.containers")):
             for env in mappings(container.get("envs")):
-                if "value" in list(env):
+                if has_input(env, "value"):
                     yield str(env.get("name")), env.get("value")
 
 
