@@ -325,11 +325,20 @@ def test_sql_baseline_passes_every_rule() -> None:
         ("settings.ipConfiguration.ipv4Enabled", True, "ipv4Enabled true"),
         ("settings.ipConfiguration.ipv4Enabled", ..., "ipv4Enabled unset"),  # the API default is a public IP
         ("settings.ipConfiguration.authorizedNetworks", [{"name": "all", "value": "0.0.0.0/0"}], "0.0.0.0/0"),
+        ("settings.ipConfiguration.authorizedNetworks", [{"name": "v6", "value": "::/0"}], "::/0"),
+        # A /0 is every address whatever the address before it (policy/rules/base.py world_cidrs).
+        ("settings.ipConfiguration.authorizedNetworks", [{"name": "odd", "value": "34.1.2.3/0"}], "34.1.2.3/0"),
     ],
 )
 def test_sql_private_ip_fails(path: str, value: Any, expected: str) -> None:
     found = violations("gpu-platform-gcp-sql-private-ip", SQL_INSTANCE, mutate(SQL_OK, path, value))
     assert expected in _names(found)
+
+
+def test_sql_private_ip_accepts_a_narrow_authorized_network() -> None:
+    office = [{"name": "office", "value": "203.0.113.0/24"}]
+    props = mutate(SQL_OK, "settings.ipConfiguration.authorizedNetworks", office)
+    assert violations("gpu-platform-gcp-sql-private-ip", SQL_INSTANCE, props) == []
 
 
 @pytest.mark.parametrize("mode", ["ALLOW_UNENCRYPTED_AND_ENCRYPTED", ...])

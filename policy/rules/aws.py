@@ -4,25 +4,33 @@ Inputs arrive as the engine sends them: camelCase names, numbers possibly as
 floats (``22.0``), launch-template booleans as strings (``"true"``), ECS
 container definitions as JSON text, and — under the real policy server —
 lists and maps wrapped in read-only proxies that are ``Sequence``/``Mapping``
-but not ``list``/``dict``. The private helpers below read all of those shapes.
+but not ``list``/``dict``. The input readers in ``policy/rules/base.py`` read all of those shapes.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from policy.rules.base import (
+    GENERATED_PASSWORD,
     Environment,
     Rule,
     Subject,
     as_list,
     get,
+    has_input,
+    is_false,
+    is_true,
     json_value,
+    mapping,
+    mappings,
     resource_rule,
     secret_looking,
+    shown,
     stack_rule,
+    whole_number,
+    world_cidrs,
 )
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -93,51 +101,7 @@ GRPC_HEALTH_PATH = "/grpc.health.v1.Health/Check"
 BACKUP_RETENTION_DAYS: dict[Environment, int] = {"staging": 7, "prod": 30}
 
 
-# -- private input helpers ---------------------------------------------------------
-# ``base.as_list`` only unwraps ``list``/``tuple``; the policy server hands rules
-# ``Sequence`` proxies, so these read any sequence (candidates for base.py).
-
-
-def _maps(value: Any) -> list[Mapping[str, Any]]:
-    """The mappings in a list input (blocks such as ``ingress`` or ``blockDeviceMappings``)."""
-    return [item for item in as_list(value) if isinstance(item, Mapping)]
-
-
-def _truthy(value: Any) -> bool:
-    """True for ``True`` and for the string ``"true"`` (launch templates take booleans as strings)."""
-    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
-
-
-def _falsy(value: Any) -> bool:
-    """Explicitly false: ``False`` or the string ``"false"``."""
-    return value is False or (isinstance(value, str) and value.strip().lower() == "false")
-
-
-def _number(value: Any) -> int | None:
-    """An integer from ``30``, ``30.0`` or ``"30"``; None when absent or not a number."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _shown(value: Any) -> str:
-    """A value as a message shows it: ``unset`` for None/empty, ``true``/``false`` for booleans."""
-    if value is None or value == "":
-        return "unset"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _block(props: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    """A nested object input (``metadataOptions``, ``healthCheck``, ``tags``); empty when absent."""
-    value = props.get(key)
-    return value if isinstance(value, Mapping) else {}
+# -- AWS-specific readers (the shared ones are in policy/rules/base.py) -------------
 
 
 def _is_replica(props: Mapping[str, Any]) -> bool:
@@ -146,7 +110,7 @@ def _is_replica(props: Mapping[str, Any]) -> bool:
     Only the keys are read, so a replica whose source is still being created (its
     identifier unknown during preview) counts as a replica instead of failing the rule.
     """
-    return "replicateSourceDb" in list(props)
+    return has_input(props, "replicateSourceDb")
 
 
 def _kind(subject: Subject) -> str:
@@ -179,16 +143,16 @@ def _kind(subject: Subject) -> str:
     [LAUNCH_TEMPLATE, INSTANCE],
 )
 def imdsv2(subject: Subject) -> Iterator[str]:
-    options = _block(subject.props, "metadataOptions")
+    options = mapping(subject.props, "metadataOptions")
     if str(options.get("httpEndpoint") or "enabled").lower() == "disabled":
         return  # no metadata service at all
     tokens = options.get("httpTokens")
     if str(tokens or "").lower() != "required":
         yield (
-            f"{_kind(subject)} {subject.name} allows IMDSv1 (metadataOptions.httpTokens {_shown(tokens)}); "
+            f"{_kind(subject)} {subject.name} allows IMDSv1 (metadataOptions.httpTokens {shown(tokens)}); "
             'set metadataOptions.httpTokens "required"'
         )
-    hops = _number(options.get("httpPutResponseHopLimit"))
+    hops = whole_number(options.get("httpPutResponseHopLimit"))
     if hops is not None and hops > 2:
         yield (
             f"{_kind(subject)} {subject.name} sets metadataOptions.httpPutResponseHopLimit {hops}; "
@@ -207,30 +171,29 @@ def ebs_encrypted(subject: Subject) -> Iterator[str]:
     props = subject.props
     name = f"{_kind(subject)} {subject.name}"
     if subject.type == EBS_VOLUME:
-        if not _truthy(props.get("encrypted")):
-            yield f"{name} is not encrypted (encrypted {_shown(props.get('encrypted'))}); set encrypted true"
+        if not is_true(props.get("encrypted")):
+            yield f"{name} is not encrypted (encrypted {shown(props.get('encrypted'))}); set encrypted true"
     elif subject.type == LAUNCH_TEMPLATE:
-        for i, mapping in enumerate(_maps(props.get("blockDeviceMappings"))):
-            ebs = mapping.get("ebs")
+        for i, device_mapping in enumerate(mappings(props.get("blockDeviceMappings"))):
+            ebs = device_mapping.get("ebs")
             if not isinstance(ebs, Mapping):
                 continue  # instance store / noDevice entries carry no EBS volume
-            if not _truthy(ebs.get("encrypted")):
-                device = mapping.get("deviceName") or f"#{i}"
+            if not is_true(ebs.get("encrypted")):
+                device = device_mapping.get("deviceName") or f"#{i}"
                 yield (
                     f"{name} block device {device} is not encrypted "
-                    f'(blockDeviceMappings[{i}].ebs.encrypted {_shown(ebs.get("encrypted"))}); set ebs.encrypted "true"'
+                    f'(blockDeviceMappings[{i}].ebs.encrypted {shown(ebs.get("encrypted"))}); set ebs.encrypted "true"'
                 )
     else:
-        root = props.get("rootBlockDevice")
-        root_encrypted = root.get("encrypted") if isinstance(root, Mapping) else None
-        if not _truthy(root_encrypted):
-            yield f"{name} root volume has rootBlockDevice.encrypted {_shown(root_encrypted)}; set it true"
-        for i, device in enumerate(_maps(props.get("ebsBlockDevices"))):
-            if not _truthy(device.get("encrypted")):
+        root_encrypted = mapping(props, "rootBlockDevice").get("encrypted")
+        if not is_true(root_encrypted):
+            yield f"{name} root volume has rootBlockDevice.encrypted {shown(root_encrypted)}; set it true"
+        for i, device in enumerate(mappings(props.get("ebsBlockDevices"))):
+            if not is_true(device.get("encrypted")):
                 label = device.get("deviceName") or f"#{i}"
                 yield (
                     f"{name} EBS device {label} is not encrypted "
-                    f"(ebsBlockDevices[{i}].encrypted {_shown(device.get('encrypted'))}); set encrypted true"
+                    f"(ebsBlockDevices[{i}].encrypted {shown(device.get('encrypted'))}); set encrypted true"
                 )
 
 
@@ -245,31 +208,18 @@ def no_public_ip(subject: Subject) -> Iterator[str]:
     props = subject.props
     name = f"{_kind(subject)} {subject.name}"
     if subject.type == INSTANCE:
-        if _truthy(props.get("associatePublicIpAddress")):
+        if is_true(props.get("associatePublicIpAddress")):
             yield f"{name} sets associatePublicIpAddress true; place it in a private subnet and set it false"
         return
-    for i, interface in enumerate(_maps(props.get("networkInterfaces"))):
-        if _truthy(interface.get("associatePublicIpAddress")):
+    for i, interface in enumerate(mappings(props.get("networkInterfaces"))):
+        if is_true(interface.get("associatePublicIpAddress")):
             yield (
                 f"{name} sets networkInterfaces[{i}].associatePublicIpAddress "
-                f'{_shown(interface.get("associatePublicIpAddress"))}; set it "false"'
+                f'{shown(interface.get("associatePublicIpAddress"))}; set it "false"'
             )
 
 
 _PROTOCOLS = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "-1": "all", "all": "all"}
-
-
-def _world_cidrs(*groups: Any) -> list[str]:
-    """The CIDRs among ``groups`` (single values or lists) that cover every address (0.0.0.0/0, ::/0)."""
-    found: list[str] = []
-    for group in groups:
-        for cidr in as_list(group):
-            try:
-                if ipaddress.ip_network(str(cidr).strip(), strict=False).prefixlen == 0:
-                    found.append(str(cidr))
-            except ValueError:
-                continue
-    return found
 
 
 def _ingress_violations(
@@ -279,7 +229,7 @@ def _ingress_violations(
         return
     proto = str(protocol if protocol is not None else "all").strip().lower()
     proto = _PROTOCOLS.get(proto, proto)
-    low, high = _number(from_port), _number(to_port)
+    low, high = whole_number(from_port), whole_number(to_port)
     if proto == "all":
         what = "all traffic"
     elif proto in ("tcp", "udp"):
@@ -307,21 +257,21 @@ def _ingress_violations(
 def no_world_ingress(subject: Subject) -> Iterator[str]:
     props = subject.props
     name = f"{_kind(subject)} {subject.name}"
-    role = _block(props, "tags").get(ROLE_TAG)
+    role = mapping(props, "tags").get(ROLE_TAG)
     if subject.type == SECURITY_GROUP:
-        for i, rule in enumerate(_maps(props.get("ingress"))):
-            cidrs = _world_cidrs(rule.get("cidrBlocks"), rule.get("ipv6CidrBlocks"))
+        for i, rule in enumerate(mappings(props.get("ingress"))):
+            cidrs = world_cidrs(rule.get("cidrBlocks"), rule.get("ipv6CidrBlocks"))
             yield from _ingress_violations(
                 f"{name} ingress[{i}]", rule.get("protocol"), rule.get("fromPort"), rule.get("toPort"), cidrs, role
             )
         return
     if subject.type == SG_INGRESS_RULE:
-        cidrs = _world_cidrs(props.get("cidrIpv4"), props.get("cidrIpv6"))
+        cidrs = world_cidrs(props.get("cidrIpv4"), props.get("cidrIpv6"))
         protocol = props.get("ipProtocol")
     else:
         if str(props.get("type") or "").lower() != "ingress":
             return
-        cidrs = _world_cidrs(props.get("cidrBlocks"), props.get("ipv6CidrBlocks"))
+        cidrs = world_cidrs(props.get("cidrBlocks"), props.get("ipv6CidrBlocks"))
         protocol = props.get("protocol")
     yield from _ingress_violations(name, protocol, props.get("fromPort"), props.get("toPort"), cidrs, role)
 
@@ -369,7 +319,7 @@ def alb_http_redirect(subject: Subject) -> Iterator[str]:
     props = subject.props
     if str(props.get("protocol") or "HTTP").upper() != "HTTP":
         return
-    actions = _maps(props.get("defaultActions"))
+    actions = mappings(props.get("defaultActions"))
     for action in actions:
         redirect = action.get("redirect")
         if (
@@ -396,9 +346,9 @@ def alb_access_logs(subject: Subject) -> Iterator[str]:
     props = subject.props
     if _lb_type(props) != "application":
         return  # an NLB logs only TLS listeners and a gateway LB none: ELB.5 covers application LBs
-    logs = _block(props, "accessLogs")
-    if not _truthy(logs.get("enabled")):
-        yield f"load balancer {subject.name} has accessLogs.enabled {_shown(logs.get('enabled'))}; set it true"
+    logs = mapping(props, "accessLogs")
+    if not is_true(logs.get("enabled")):
+        yield f"load balancer {subject.name} has accessLogs.enabled {shown(logs.get('enabled'))}; set it true"
     if not logs.get("bucket"):
         yield f"load balancer {subject.name} has no accessLogs.bucket; name the log bucket"
 
@@ -413,8 +363,8 @@ def alb_access_logs(subject: Subject) -> Iterator[str]:
 )
 def alb_deletion_protection(subject: Subject) -> Iterator[str]:
     value = subject.props.get("enableDeletionProtection")
-    if not _truthy(value):
-        yield f"load balancer {subject.name} has enableDeletionProtection {_shown(value)}; set it true in prod"
+    if not is_true(value):
+        yield f"load balancer {subject.name} has enableDeletionProtection {shown(value)}; set it true in prod"
 
 
 @resource_rule(
@@ -429,15 +379,15 @@ def alb_drop_invalid_headers(subject: Subject) -> Iterator[str]:
     if _lb_type(props) != "application":
         return
     value = props.get("dropInvalidHeaderFields")
-    if not _truthy(value):
-        yield f"application load balancer {subject.name} has dropInvalidHeaderFields {_shown(value)}; set it true"
+    if not is_true(value):
+        yield f"application load balancer {subject.name} has dropInvalidHeaderFields {shown(value)}; set it true"
 
 
 def _matcher_allows_zero(matcher: Any) -> bool:
     """True when a gRPC matcher ("0", "0-99", "0,12") accepts status 0 (OK)."""
     for part in str(matcher or "").split(","):
         low, _, high = part.strip().partition("-")
-        start, end = _number(low), _number(high or low)
+        start, end = whole_number(low), whole_number(high or low)
         if start is not None and end is not None and start <= 0 <= end:
             return True
     return False
@@ -453,15 +403,15 @@ def _matcher_allows_zero(matcher: Any) -> bool:
 )
 def target_group_health_check(subject: Subject) -> Iterator[str]:
     props = subject.props
-    check = _block(props, "healthCheck")
+    check = mapping(props, "healthCheck")
     name = f"target group {subject.name}"
-    if _falsy(check.get("enabled")):
+    if is_false(check.get("enabled")):
         yield f"{name} sets healthCheck.enabled false; enable the health check"
         return
     path = check.get("path")
     if str(props.get("protocolVersion") or "").upper() == "GRPC":
         if path != GRPC_HEALTH_PATH:
-            yield f"{name} (gRPC) uses healthCheck.path {_shown(path)}; set it {GRPC_HEALTH_PATH}"
+            yield f"{name} (gRPC) uses healthCheck.path {shown(path)}; set it {GRPC_HEALTH_PATH}"
         matcher = check.get("matcher")
         if not _matcher_allows_zero(matcher):
             yield f'{name} (gRPC) uses healthCheck.matcher {matcher or "unset (12)"}; set it "0" (gRPC OK)'
@@ -483,11 +433,11 @@ def target_group_health_check(subject: Subject) -> Iterator[str]:
 )
 def rds_encrypted(subject: Subject) -> Iterator[str]:
     props = subject.props
-    if _truthy(props.get("storageEncrypted")):
+    if is_true(props.get("storageEncrypted")):
         return
     if _is_replica(props) and props.get("kmsKeyId"):
         return  # a cross-region replica is encrypted through kmsKeyId (storageEncrypted is ignored)
-    yield f"RDS instance {subject.name} has storageEncrypted {_shown(props.get('storageEncrypted'))}; set it true"
+    yield f"RDS instance {subject.name} has storageEncrypted {shown(props.get('storageEncrypted'))}; set it true"
 
 
 @resource_rule(
@@ -498,7 +448,7 @@ def rds_encrypted(subject: Subject) -> Iterator[str]:
     [RDS_INSTANCE],
 )
 def rds_not_public(subject: Subject) -> Iterator[str]:
-    if _truthy(subject.props.get("publiclyAccessible")):
+    if is_true(subject.props.get("publiclyAccessible")):
         yield f"RDS instance {subject.name} sets publiclyAccessible true; set it false and use private subnets"
 
 
@@ -515,10 +465,10 @@ def rds_backup_retention(subject: Subject) -> Iterator[str]:
     if _is_replica(props):
         return  # read replicas are exempt: the source instance keeps the backups
     required = BACKUP_RETENTION_DAYS.get(subject.environment, max(BACKUP_RETENTION_DAYS.values()))
-    days = _number(props.get("backupRetentionPeriod"))
+    days = whole_number(props.get("backupRetentionPeriod"))
     if days is None or days < required:
         yield (
-            f"RDS instance {subject.name} has backupRetentionPeriod {_shown(days)}; "
+            f"RDS instance {subject.name} has backupRetentionPeriod {shown(days)}; "
             f"set it to at least {required} days in {subject.environment}"
         )
 
@@ -536,8 +486,8 @@ def rds_multi_az(subject: Subject) -> Iterator[str]:
     props = subject.props
     if _is_replica(props):
         return
-    if not _truthy(props.get("multiAz")):
-        yield f"RDS instance {subject.name} has multiAz {_shown(props.get('multiAz'))}; set multiAz true in prod"
+    if not is_true(props.get("multiAz")):
+        yield f"RDS instance {subject.name} has multiAz {shown(props.get('multiAz'))}; set multiAz true in prod"
 
 
 @resource_rule(
@@ -550,8 +500,8 @@ def rds_multi_az(subject: Subject) -> Iterator[str]:
 )
 def rds_deletion_protection(subject: Subject) -> Iterator[str]:
     value = subject.props.get("deletionProtection")
-    if not _truthy(value):
-        yield f"RDS instance {subject.name} has deletionProtection {_shown(value)}; set it true in prod"
+    if not is_true(value):
+        yield f"RDS instance {subject.name} has deletionProtection {shown(value)}; set it true in prod"
 
 
 @resource_rule(
@@ -566,17 +516,17 @@ def rds_final_snapshot(subject: Subject) -> Iterator[str]:
     props = subject.props
     if _is_replica(props):
         return  # replicas cannot take a final snapshot
-    if _truthy(props.get("skipFinalSnapshot")):
+    if is_true(props.get("skipFinalSnapshot")):
         yield f"RDS instance {subject.name} sets skipFinalSnapshot true; set it false in prod"
     if not props.get("finalSnapshotIdentifier"):
         yield f"RDS instance {subject.name} has no finalSnapshotIdentifier; name the final snapshot"
 
 
 def _force_ssl_value(props: Mapping[str, Any]) -> str | None:
-    for parameter in _maps(props.get("parameters")):
+    for parameter in mappings(props.get("parameters")):
         if str(parameter.get("name") or "").lower() == "rds.force_ssl":
             value = parameter.get("value")
-            number = _number(value)
+            number = whole_number(value)
             return str(number) if number is not None else (None if value is None else str(value))
     return None
 
@@ -596,7 +546,7 @@ def rds_force_ssl(subject: Subject) -> Iterator[str]:
         value = _force_ssl_value(props)
         if value != "1":
             yield (
-                f"RDS parameter group {subject.name} sets rds.force_ssl {_shown(value)}; "
+                f"RDS parameter group {subject.name} sets rds.force_ssl {shown(value)}; "
                 'add parameter rds.force_ssl = "1"'
             )
         return
@@ -614,7 +564,7 @@ def rds_force_ssl(subject: Subject) -> Iterator[str]:
 
 
 def _containers(subject: Subject) -> list[Mapping[str, Any]]:
-    return _maps(json_value(subject.props.get("containerDefinitions")))
+    return mappings(json_value(subject.props.get("containerDefinitions")))
 
 
 @resource_rule(
@@ -626,7 +576,7 @@ def _containers(subject: Subject) -> list[Mapping[str, Any]]:
 )
 def ecs_not_privileged(subject: Subject) -> Iterator[str]:
     for container in _containers(subject):
-        if _truthy(container.get("privileged")):
+        if is_true(container.get("privileged")):
             yield (
                 f"task definition {subject.name} container {container.get('name')} sets privileged true; "
                 "remove it and add only the Linux capabilities it needs"
@@ -659,7 +609,7 @@ def ecs_logging(subject: Subject) -> Iterator[str]:
 )
 def ecs_secrets_not_in_environment(subject: Subject) -> Iterator[str]:
     for container in _containers(subject):
-        for env in _maps(container.get("environment")):
+        for env in mappings(container.get("environment")):
             name = str(env.get("name") or "")
             if secret_looking(name):
                 yield (
@@ -679,10 +629,10 @@ def ecs_secrets_not_in_environment(subject: Subject) -> Iterator[str]:
 def ecs_read_only_root(subject: Subject) -> Iterator[str]:
     for container in _containers(subject):
         value = container.get("readonlyRootFilesystem")
-        if not _truthy(value):
+        if not is_true(value):
             yield (
                 f"task definition {subject.name} container {container.get('name')} has readonlyRootFilesystem "
-                f"{_shown(value)}; set it true and mount volumes where it must write"
+                f"{shown(value)}; set it true and mount volumes where it must write"
             )
 
 
@@ -694,7 +644,7 @@ def ecs_read_only_root(subject: Subject) -> Iterator[str]:
     [ECS_SERVICE],
 )
 def ecs_no_public_ip(subject: Subject) -> Iterator[str]:
-    if _truthy(get(subject.props, "networkConfiguration.assignPublicIp")):
+    if is_true(get(subject.props, "networkConfiguration.assignPublicIp")):
         yield (
             f"ECS service {subject.name} sets networkConfiguration.assignPublicIp true; "
             "set it false and reach the internet through a NAT gateway"
@@ -713,15 +663,12 @@ def ecs_no_public_ip(subject: Subject) -> Iterator[str]:
     security=False,
 )
 def log_retention(subject: Subject) -> Iterator[str]:
-    days = _number(subject.props.get("retentionInDays"))
+    days = whole_number(subject.props.get("retentionInDays"))
     if days is None or days <= 0:
         yield (
-            f"log group {subject.name} has retentionInDays {_shown(days)} (never expires); "
+            f"log group {subject.name} has retentionInDays {shown(days)} (never expires); "
             "set retentionInDays to the environment's log retention"
         )
-
-
-GENERATED_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 @stack_rule(

@@ -16,9 +16,21 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-# Shared with aws.py: its input readers (candidates for base.py) and the RandomPassword token.
-from policy.rules.aws import GENERATED_PASSWORD, _block, _maps, _number, _shown
-from policy.rules.base import Environment, Rule, Subject, as_list, get, resource_rule, stack_rule
+from policy.rules.base import (
+    GENERATED_PASSWORD,
+    Environment,
+    Rule,
+    Subject,
+    as_list,
+    get,
+    has_input,
+    mapping,
+    mappings,
+    resource_rule,
+    shown,
+    stack_rule,
+    whole_number,
+)
 from policy.rules.targets import STATEFUL_TYPES
 
 PROVIDER = "azure-native:"
@@ -125,19 +137,12 @@ WORLD_SOURCES = ("*", "internet", "any", "0.0.0.0/0", "0.0.0.0", "::/0")
 ADMIN_PORTS = {22: "SSH", 3389: "RDP", 5432: "PostgreSQL"}
 
 
-# -- input helpers -------------------------------------------------------------------
+# -- Azure-specific readers (the shared ones are in policy/rules/base.py) ------------
 
 
 def _enum(value: Any) -> str:
     """An Azure enum value for comparison: lower case, ``""`` when unset (the API compares case-insensitively)."""
     return str(value).strip().lower() if value is not None else ""
-
-
-def _has(props: Mapping[str, Any], key: str) -> bool:
-    """Whether an input is set, without reading it: ids of resources created in the same preview are unknown,
-    and reading one through the policy server's proxy raises (the engine omits inputs that are unset).
-    """
-    return key in list(props)
 
 
 def _kind(subject: Subject) -> str:
@@ -159,10 +164,10 @@ def _covers(other: Subject, target: Subject) -> bool:
 
 
 def _postgres_public(subject: Subject) -> Iterator[str]:
-    network = _block(subject.props, "network")
+    network = mapping(subject.props, "network")
     if _enum(network.get("publicNetworkAccess")) == "enabled":
         yield f"{_kind(subject)} sets network.publicNetworkAccess Enabled; set it Disabled"
-    if not _has(network, "delegatedSubnetResourceId"):
+    if not has_input(network, "delegatedSubnetResourceId"):
         yield (
             f"{_kind(subject)} has no network.delegatedSubnetResourceId; use private access "
             "(a subnet delegated to Microsoft.DBforPostgreSQL/flexibleServers)"
@@ -179,31 +184,30 @@ def _firewall_open(subject: Subject) -> Iterator[str]:
 def _open_to_internet(subject: Subject, scope: Mapping[str, Any], prefix: str, acls_key: str) -> Iterator[str]:
     """A vault or storage account is private when public access is Disabled or its firewall denies by default."""
     access = scope.get("publicNetworkAccess")
-    acls = scope.get(acls_key)
-    default = _enum(acls.get("defaultAction")) if isinstance(acls, Mapping) else ""
+    default = _enum(mapping(scope, acls_key).get("defaultAction"))
     if _enum(access) != "disabled" and default != "deny":
         yield (
-            f"{_kind(subject)} is reachable from the internet ({prefix}publicNetworkAccess {_shown(access)}, "
-            f"{acls_key}.defaultAction {_shown(default or None)}); "
+            f"{_kind(subject)} is reachable from the internet ({prefix}publicNetworkAccess {shown(access)}, "
+            f"{acls_key}.defaultAction {shown(default or None)}); "
             f'set {prefix}publicNetworkAccess "Disabled" or {acls_key}.defaultAction "Deny"'
         )
 
 
 def _vault_public(subject: Subject) -> Iterator[str]:
-    yield from _open_to_internet(subject, _block(subject.props, "properties"), "properties.", "networkAcls")
+    yield from _open_to_internet(subject, mapping(subject.props, "properties"), "properties.", "networkAcls")
 
 
 def _storage_public(subject: Subject) -> Iterator[str]:
     props = subject.props
     yield from _open_to_internet(subject, props, "", "networkRuleSet")
     if props.get("allowBlobPublicAccess") is not False:
-        yield f"{_kind(subject)} has allowBlobPublicAccess {_shown(props.get('allowBlobPublicAccess'))}; set it false"
+        yield f"{_kind(subject)} has allowBlobPublicAccess {shown(props.get('allowBlobPublicAccess'))}; set it false"
 
 
 def _disabled_public_access(subject: Subject) -> Iterator[str]:
     value = subject.props.get("publicNetworkAccess")
     if _enum(value) != "disabled":
-        yield f'{_kind(subject)} has publicNetworkAccess {_shown(value)}; set it "Disabled" and reach it privately'
+        yield f'{_kind(subject)} has publicNetworkAccess {shown(value)}; set it "Disabled" and reach it privately'
 
 
 _PUBLIC_CHECKS = {
@@ -235,7 +239,7 @@ def _covers_port(value: Any, port: int) -> bool:
     if text == "*":
         return True
     low, _, high = text.partition("-")
-    start, end = _number(low), _number(high or low)
+    start, end = whole_number(low), whole_number(high or low)
     return start is not None and end is not None and start <= port <= end
 
 
@@ -267,7 +271,7 @@ def nsg_no_world_admin_ports(subject: Subject) -> Iterator[str]:
     if subject.type == SECURITY_RULE:
         yield from _world_rule_violations(_kind(subject), subject.props)
         return
-    for i, rule in enumerate(_maps(subject.props.get("securityRules"))):
+    for i, rule in enumerate(mappings(subject.props.get("securityRules"))):
         label = f"{_kind(subject)} securityRules[{i}] {rule.get('name') or ''}".rstrip()
         yield from _world_rule_violations(label, rule)
 
@@ -280,13 +284,13 @@ def _configuration_name(props: Mapping[str, Any]) -> str:
 
 
 def _gateway_tls(subject: Subject) -> Iterator[str]:
-    policy = _block(subject.props, "sslPolicy")
+    policy = mapping(subject.props, "sslPolicy")
     minimum, name = _enum(policy.get("minProtocolVersion")), _enum(policy.get("policyName"))
     if minimum in GATEWAY_TLS12 or (not minimum and name in GATEWAY_TLS12_POLICIES):
         return
     yield (
-        f"{_kind(subject)} sslPolicy allows TLS below 1.2 (minProtocolVersion {_shown(minimum or None)}, "
-        f"policyName {_shown(name or None)}); "
+        f"{_kind(subject)} sslPolicy allows TLS below 1.2 (minProtocolVersion {shown(minimum or None)}, "
+        f"policyName {shown(name or None)}); "
         'set sslPolicy policyType "Predefined", policyName "AppGwSslPolicy20220101S"'
     )
 
@@ -296,14 +300,14 @@ def _tls_minimum(subject: Subject) -> Iterator[str]:
     if subject.type == STORAGE_ACCOUNT:
         value = props.get("minimumTlsVersion")
         if _enum(value) not in STORAGE_TLS12:
-            yield f'{_kind(subject)} has minimumTlsVersion {_shown(value)}; set it "TLS1_2"'
+            yield f'{_kind(subject)} has minimumTlsVersion {shown(value)}; set it "TLS1_2"'
     elif subject.type == AFD_CUSTOM_DOMAIN:
         value = get(props, "tlsSettings.minimumTlsVersion")
         if value is not None and _enum(value) not in AFD_TLS12:
-            yield f'{_kind(subject)} has tlsSettings.minimumTlsVersion {_shown(value)}; set it "TLS12"'
+            yield f'{_kind(subject)} has tlsSettings.minimumTlsVersion {shown(value)}; set it "TLS12"'
     elif subject.type == POSTGRES_CONFIGURATION:
         if _configuration_name(props) == "ssl_min_protocol_version" and _enum(props.get("value")) not in POSTGRES_TLS12:
-            yield f'{_kind(subject)} sets ssl_min_protocol_version {_shown(props.get("value"))}; set it "TLSv1.2"'
+            yield f'{_kind(subject)} sets ssl_min_protocol_version {shown(props.get("value"))}; set it "TLSv1.2"'
     else:
         yield from _gateway_tls(subject)
 
@@ -333,7 +337,7 @@ def _route_https(subject: Subject) -> Iterator[str]:
     if _enum(props.get("forwardingProtocol")) != "httpsonly":
         yield (
             f"{_kind(subject)} forwards to the origin with forwardingProtocol "
-            f'{_shown(props.get("forwardingProtocol"))}; set it "HttpsOnly"'
+            f'{shown(props.get("forwardingProtocol"))}; set it "HttpsOnly"'
         )
 
 
@@ -353,7 +357,7 @@ def _secure_transport(subject: Subject) -> Iterator[str]:
     props = subject.props
     if subject.type == POSTGRES_CONFIGURATION:
         if _configuration_name(props) == "require_secure_transport" and _enum(props.get("value")) != "on":
-            yield f'{_kind(subject)} sets require_secure_transport {_shown(props.get("value"))}; set it "on"'
+            yield f'{_kind(subject)} sets require_secure_transport {shown(props.get("value"))}; set it "on"'
     elif subject.type == CONTAINER_APP:
         # Only an external ingress faces clients outside the environment; an internal one on port 80 carries plain
         # HTTP between apps, inside an environment that encrypts peer traffic (targets/azure/apps.py: ingress).
@@ -398,10 +402,10 @@ def postgres_backup_retention(subject: Subject) -> Iterator[str]:
     if _is_replica(subject.props):
         return
     required = BACKUP_RETENTION_DAYS.get(subject.environment, max(BACKUP_RETENTION_DAYS.values()))
-    days = _number(get(subject.props, "backup.backupRetentionDays"))
+    days = whole_number(get(subject.props, "backup.backupRetentionDays"))
     if days is None or days < required:
         yield (
-            f"{_kind(subject)} has backup.backupRetentionDays {_shown(days)}; "
+            f"{_kind(subject)} has backup.backupRetentionDays {shown(days)}; "
             f"set it to at least {required} days in {subject.environment}"
         )
 
@@ -420,7 +424,7 @@ def postgres_geo_redundant_backup(subject: Subject) -> Iterator[str]:
         return
     value = get(subject.props, "backup.geoRedundantBackup")
     if _enum(value) != "enabled":
-        yield f'{_kind(subject)} has backup.geoRedundantBackup {_shown(value)}; set it "Enabled" in prod'
+        yield f'{_kind(subject)} has backup.geoRedundantBackup {shown(value)}; set it "Enabled" in prod'
 
 
 @resource_rule(
@@ -438,13 +442,13 @@ def zone_redundant(subject: Subject) -> Iterator[str]:
     if subject.type == MANAGED_ENVIRONMENT:
         value = subject.props.get("zoneRedundant")
         if value is not True:
-            yield f"{_kind(subject)} has zoneRedundant {_shown(value)}; set it true in prod"
+            yield f"{_kind(subject)} has zoneRedundant {shown(value)}; set it true in prod"
         return
     if _is_replica(subject.props):
         return  # read replicas cannot have HA of their own
     value = get(subject.props, "highAvailability.mode")
     if _enum(value) != "zoneredundant":
-        yield f'{_kind(subject)} has highAvailability.mode {_shown(value)}; set it "ZoneRedundant" in prod'
+        yield f'{_kind(subject)} has highAvailability.mode {shown(value)}; set it "ZoneRedundant" in prod'
 
 
 # Log retention per environment, from the profiles (stacks/profiles.py). A workspace keeps 30 days
@@ -462,13 +466,14 @@ WORKSPACE_DEFAULT_RETENTION = 30
     security=False,
 )
 def log_retention(subject: Subject) -> Iterator[str]:
-    value = _number(subject.props.get("retentionInDays"))
+    value = whole_number(subject.props.get("retentionInDays"))
     days = WORKSPACE_DEFAULT_RETENTION if value is None else value
     required = LOG_RETENTION_DAYS[subject.environment]
     if days < required:
-        shown = f"unset ({WORKSPACE_DEFAULT_RETENTION}-day default)" if value is None else str(days)
+        retention = f"unset ({WORKSPACE_DEFAULT_RETENTION}-day default)" if value is None else str(days)
         yield (
-            f"{_kind(subject)} has retentionInDays {shown}; set it to at least {required} days in {subject.environment}"
+            f"{_kind(subject)} has retentionInDays {retention}; "
+            f"set it to at least {required} days in {subject.environment}"
         )
 
 
@@ -488,7 +493,7 @@ def postgres_admin_password(subjects: Sequence[Subject]) -> Iterator[tuple[str, 
     """
     generators = {s.urn for s in subjects if s.type == GENERATED_PASSWORD}
     for subject in subjects:
-        if subject.type != POSTGRES_SERVER or not _has(subject.props, "administratorLoginPassword"):
+        if subject.type != POSTGRES_SERVER or not has_input(subject.props, "administratorLoginPassword"):
             continue
         if not generators.intersection(subject.dependencies):
             yield (
@@ -513,14 +518,14 @@ def registry_managed_identity(subject: Subject) -> Iterator[str]:
         if props.get("anonymousPullEnabled") is True:
             yield f"{_kind(subject)} sets anonymousPullEnabled true; set it false"
         return
-    for i, registry in enumerate(_maps(get(props, "configuration.registries"))):
+    for i, registry in enumerate(mappings(get(props, "configuration.registries"))):
         server = f"configuration.registries[{i}]"
         if registry.get("passwordSecretRef") or registry.get("username"):
             yield (
                 f"{_kind(subject)} pulls from {server} with a username/passwordSecretRef; "
                 "set configuration.registries[].identity to a managed identity with AcrPull instead"
             )
-        elif not _has(registry, "identity"):
+        elif not has_input(registry, "identity"):
             yield f"{_kind(subject)} registry {server} has no identity; set configuration.registries[].identity"
 
 
@@ -535,7 +540,7 @@ def container_app_identity(subject: Subject) -> Iterator[str]:
     kind = _enum(get(subject.props, "identity.type"))
     if kind in ("", "none"):
         yield (
-            f"{_kind(subject)} has identity.type {_shown(kind or None)}; "
+            f"{_kind(subject)} has identity.type {shown(kind or None)}; "
             'set identity.type "UserAssigned" with the app identity'
         )
 
@@ -548,14 +553,14 @@ def container_app_identity(subject: Subject) -> Iterator[str]:
     [CONTAINER_APP],
 )
 def secrets_from_key_vault(subject: Subject) -> Iterator[str]:
-    for secret in _maps(get(subject.props, "configuration.secrets")):
+    for secret in mappings(get(subject.props, "configuration.secrets")):
         name = secret.get("name") or "(unnamed)"
-        if not _has(secret, "keyVaultUrl"):
+        if not has_input(secret, "keyVaultUrl"):
             yield (
                 f"{_kind(subject)} secret {name} is a literal value, not a Key Vault reference; "
                 "set keyVaultUrl and identity on configuration.secrets[]"
             )
-        elif not _has(secret, "identity"):
+        elif not has_input(secret, "identity"):
             yield f"{_kind(subject)} secret {name} has a keyVaultUrl but no identity to read it; set identity"
 
 
@@ -567,18 +572,18 @@ def secrets_from_key_vault(subject: Subject) -> Iterator[str]:
     [KEY_VAULT],
 )
 def keyvault_recoverable(subject: Subject) -> Iterator[str]:
-    properties = _block(subject.props, "properties")
+    properties = mapping(subject.props, "properties")
     if properties.get("enableSoftDelete") is False:
         yield f"{_kind(subject)} sets properties.enableSoftDelete false; leave it true"
     if properties.get("enablePurgeProtection") is not True:
         yield (
             f"{_kind(subject)} has properties.enablePurgeProtection "
-            f"{_shown(properties.get('enablePurgeProtection'))}; set it true"
+            f"{shown(properties.get('enablePurgeProtection'))}; set it true"
         )
     if properties.get("enableRbacAuthorization") is not True:
         yield (
             f"{_kind(subject)} has properties.enableRbacAuthorization "
-            f"{_shown(properties.get('enableRbacAuthorization'))}; set it true and grant roles, not access policies"
+            f"{shown(properties.get('enableRbacAuthorization'))}; set it true and grant roles, not access policies"
         )
 
 
@@ -593,14 +598,13 @@ def keyvault_recoverable(subject: Subject) -> Iterator[str]:
     [SCALE_SET],
 )
 def vmss_no_password_login(subject: Subject) -> Iterator[str]:
-    profile = _block(_block(subject.props, "virtualMachineProfile"), "osProfile")
+    profile = mapping(mapping(subject.props, "virtualMachineProfile"), "osProfile")
     if profile.get("adminPassword"):
         yield f"{_kind(subject)} sets virtualMachineProfile.osProfile.adminPassword; remove it"
-    linux = profile.get("linuxConfiguration")
-    value = linux.get("disablePasswordAuthentication") if isinstance(linux, Mapping) else None
+    value = mapping(profile, "linuxConfiguration").get("disablePasswordAuthentication")
     if value is not True:
         yield (
-            f"{_kind(subject)} has osProfile.linuxConfiguration.disablePasswordAuthentication {_shown(value)}; "
+            f"{_kind(subject)} has osProfile.linuxConfiguration.disablePasswordAuthentication {shown(value)}; "
             "set it true"
         )
 
@@ -616,7 +620,7 @@ def vmss_encryption_at_host(subject: Subject) -> Iterator[str]:
     value = get(subject.props, "virtualMachineProfile.securityProfile.encryptionAtHost")
     if value is not True:
         yield (
-            f"{_kind(subject)} has virtualMachineProfile.securityProfile.encryptionAtHost {_shown(value)}; "
+            f"{_kind(subject)} has virtualMachineProfile.securityProfile.encryptionAtHost {shown(value)}; "
             "set it true (register the EncryptionAtHost feature first)"
         )
 
@@ -626,7 +630,7 @@ def vmss_encryption_at_host(subject: Subject) -> Iterator[str]:
 
 def _waf_settings(subject: Subject) -> tuple[Any, Any]:
     """(enabled state, mode) of a WAF policy: Front Door and CDN say ``enabledState``, App Gateway ``state``."""
-    settings = _block(subject.props, "policySettings")
+    settings = mapping(subject.props, "policySettings")
     state = settings.get("state") if subject.type == GATEWAY_WAF else settings.get("enabledState")
     return state, settings.get("mode")
 
@@ -643,7 +647,7 @@ def waf_enabled(subject: Subject) -> Iterator[str]:
     key = "state" if subject.type == GATEWAY_WAF else "enabledState"
     if _enum(state) == "disabled":
         yield f'{_kind(subject)} sets policySettings.{key} Disabled; set it "Enabled"'
-    if not _maps(get(subject.props, "managedRules.managedRuleSets")):
+    if not mappings(get(subject.props, "managedRules.managedRuleSets")):
         yield (
             f"{_kind(subject)} has no managedRules.managedRuleSets; "
             "add Microsoft_DefaultRuleSet (OWASP on Application Gateway)"
@@ -661,7 +665,7 @@ def waf_enabled(subject: Subject) -> Iterator[str]:
 def waf_prevention(subject: Subject) -> Iterator[str]:
     _, mode = _waf_settings(subject)
     if _enum(mode) != "prevention":
-        yield f'{_kind(subject)} has policySettings.mode {_shown(mode)}; set it "Prevention" in {subject.environment}'
+        yield f'{_kind(subject)} has policySettings.mode {shown(mode)}; set it "Prevention" in {subject.environment}'
 
 
 def _per_ip(subject: Subject, rule: Mapping[str, Any]) -> bool:
@@ -669,20 +673,20 @@ def _per_ip(subject: Subject, rule: Mapping[str, Any]) -> bool:
     if subject.type == GATEWAY_WAF:
         variables = [
             v.get("variableName")
-            for session in _maps(rule.get("groupByUserSession"))
-            for v in _maps(session.get("groupByVariables"))
+            for session in mappings(rule.get("groupByUserSession"))
+            for v in mappings(session.get("groupByVariables"))
         ]
         return "clientaddr" in [_enum(v) for v in variables]
-    groups = [_enum(g.get("variableName")) for g in _maps(rule.get("groupBy"))]
+    groups = [_enum(g.get("variableName")) for g in mappings(rule.get("groupBy"))]
     return not groups or "socketaddr" in groups  # Front Door's default grouping is the client address
 
 
 def _rate_rules(subject: Subject) -> list[Mapping[str, Any]]:
     if subject.type == CDN_WAF:
-        return _maps(get(subject.props, "rateLimitRules.rules"))
+        return mappings(get(subject.props, "rateLimitRules.rules"))
     # Front Door nests its custom rules in a list object; Application Gateway takes the list itself.
     rules = get(subject.props, "customRules.rules" if subject.type == FRONT_DOOR_WAF else "customRules")
-    return [r for r in _maps(rules) if _enum(r.get("ruleType")) == "ratelimitrule"]
+    return [r for r in mappings(rules) if _enum(r.get("ruleType")) == "ratelimitrule"]
 
 
 @resource_rule(
@@ -697,7 +701,7 @@ def waf_rate_limit(subject: Subject) -> Iterator[str]:
     for rule in _rate_rules(subject):
         enabled = _enum(rule.get("enabledState") or rule.get("state") or "enabled") == "enabled"
         blocks = _enum(rule.get("action")) == "block"
-        if enabled and blocks and _per_ip(subject, rule) and (_number(rule.get("rateLimitThreshold")) or 0) > 0:
+        if enabled and blocks and _per_ip(subject, rule) and (whole_number(rule.get("rateLimitThreshold")) or 0) > 0:
             return
     yield (
         f"{_kind(subject)} has no enabled RateLimitRule that blocks per client address; add a custom rule "
@@ -717,7 +721,7 @@ def waf_rate_limit(subject: Subject) -> Iterator[str]:
     security=False,
 )
 def tags(subject: Subject) -> Iterator[str]:
-    present = _block(subject.props, "tags")
+    present = mapping(subject.props, "tags")
     missing = [key for key in REQUIRED_TAGS if not present.get(key)]
     if missing:
         yield f"{_kind(subject)} lacks the tags {', '.join(missing)}; set them (the target's common tags)"
@@ -788,15 +792,15 @@ def delete_lock(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]:
 def _routes_logs(setting: Subject) -> bool:
     """A diagnostic setting that sends at least one enabled log category (or group) to a destination."""
     props = setting.props
-    destination = any(_has(props, k) for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId"))
-    logs = [entry for entry in _maps(props.get("logs")) if entry.get("enabled") is True]
+    destination = any(has_input(props, k) for k in ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId"))
+    logs = [entry for entry in mappings(props.get("logs")) if entry.get("enabled") is True]
     return destination and bool(logs)
 
 
 def _logs_directly(subject: Subject) -> bool:
     """A managed environment writing to Log Analytics itself needs no diagnostic setting."""
-    config = _block(subject.props, "appLogsConfiguration")
-    workspace = _has(_block(config, "logAnalyticsConfiguration"), "customerId")
+    config = mapping(subject.props, "appLogsConfiguration")
+    workspace = has_input(mapping(config, "logAnalyticsConfiguration"), "customerId")
     return _enum(config.get("destination")) == "log-analytics" and workspace
 
 
@@ -829,8 +833,9 @@ def diagnostic_settings(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]
 
 
 def _waf_security_policy(subject: Subject) -> bool:
-    parameters = _block(subject.props, "parameters")
-    return _enum(parameters.get("type")) == "webapplicationfirewall" and _has(_block(parameters, "wafPolicy"), "id")
+    parameters = mapping(subject.props, "parameters")
+    waf_policy = mapping(parameters, "wafPolicy")
+    return _enum(parameters.get("type")) == "webapplicationfirewall" and has_input(waf_policy, "id")
 
 
 def _default_domain_served(endpoint: Subject, routes: Sequence[Subject]) -> bool:
@@ -873,9 +878,9 @@ def env_pairs(subject: Subject) -> Iterator[tuple[str, object]]:
     """
     if subject.type != CONTAINER_APP:
         return
-    template = _block(subject.props, "template")
-    for container in [*_maps(template.get("containers")), *_maps(template.get("initContainers"))]:
-        for env in _maps(container.get("env")):
+    template = mapping(subject.props, "template")
+    for container in [*mappings(template.get("containers")), *mappings(template.get("initContainers"))]:
+        for env in mappings(container.get("env")):
             yield str(env.get("name")), env.get("value")
 
 

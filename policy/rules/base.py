@@ -10,6 +10,7 @@ offline preview calls those same policy objects.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -153,6 +154,93 @@ def as_list(value: Any) -> list[Any]:
     return list(value)
 
 
+def mappings(value: Any) -> list[Mapping[str, Any]]:
+    """The objects in a list input (``ingress``, ``networkInterfaces``, ``template.containers``).
+
+    Non-object items are dropped rather than failing the rule: a malformed entry is the
+    provider's error to report, and a rule that raised would hide every other finding.
+    """
+    return [item for item in as_list(value) if isinstance(item, Mapping)]
+
+
+def mapping(props: Mapping[str, Any], path: str) -> Mapping[str, Any]:
+    """A nested object input by dotted path (``metadataOptions``, ``settings.ipConfiguration``); empty when absent.
+
+    Lets a rule read ``mapping(props, "x").get("y")`` without checking every level for None
+    or for a non-object value first.
+    """
+    value = get(props, path)
+    return value if isinstance(value, Mapping) else {}
+
+
+def has_input(props: Mapping[str, Any], key: str) -> bool:
+    """Whether an input is set, without reading its value.
+
+    The engine omits unset inputs, so the key alone answers. Reading the value could
+    fail: an id of a resource created in the same preview is unknown, and the policy
+    server's proxy raises when a rule reads an unknown value (``pulumi_policy.proxy``).
+    """
+    return key in list(props)
+
+
+def is_true(value: Any) -> bool:
+    """``True`` or the text ``"true"`` in any case.
+
+    Some inputs are booleans spelled as text: AWS launch templates take ``"true"``,
+    GCP VM metadata values are text (``enable-oslogin: "TRUE"``).
+    """
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def is_false(value: Any) -> bool:
+    """Explicitly false: ``False`` or the text ``"false"`` in any case (unset is neither true nor false)."""
+    return value is False or (isinstance(value, str) and value.strip().lower() == "false")
+
+
+def whole_number(value: Any) -> int | None:
+    """An integer from ``30``, ``30.0`` or ``"30"`` (the engine sends numbers as floats); None when not a number.
+
+    Booleans are not numbers here, though Python counts them as ints: ``true`` is never a port or a day count.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def shown(value: Any) -> str:
+    """A value as a violation message quotes it: ``unset`` for None or empty text, booleans in lower case,
+    whole floats without ``.0`` (the engine's ``30.0`` is the program's ``30``), so messages read like the config.
+    """
+    if value is None or value == "":
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def world_cidrs(*groups: Any) -> list[str]:
+    """The CIDRs among ``groups`` (single values or lists) that cover every address, as written.
+
+    Decided by the prefix length, not by the text: ``0.0.0.0/0`` and ``::/0``, but also a
+    non-canonical ``10.0.0.0/0`` (``strict=False``), which opens as much. Text that is not a
+    CIDR (a security group id, a service tag) is not one.
+    """
+    found: list[str] = []
+    for group in groups:
+        for cidr in as_list(group):
+            try:
+                if ipaddress.ip_network(str(cidr).strip(), strict=False).prefixlen == 0:
+                    found.append(str(cidr))
+            except ValueError:
+                continue
+    return found
+
+
 def json_value(value: Any) -> Any:
     """Inputs some providers take as JSON text (ECS container definitions); parsed when possible."""
     if isinstance(value, str):
@@ -162,6 +250,10 @@ def json_value(value: Any) -> Any:
             return None
     return value
 
+
+# The resource a target generates a database password with (pulumi-random): a stack rule accepts a
+# password input only when the database depends on one, so a literal in the code is caught.
+GENERATED_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "ACCESS_KEY", "CREDENTIAL")
 # Values that point at a secret rather than being one.

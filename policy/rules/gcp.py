@@ -22,7 +22,23 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from policy.rules.base import Environment, Rule, Subject, as_list, get, resource_rule, stack_rule
+from policy.rules.base import (
+    Environment,
+    Rule,
+    Subject,
+    as_list,
+    get,
+    has_input,
+    is_false,
+    is_true,
+    mapping,
+    mappings,
+    resource_rule,
+    shown,
+    stack_rule,
+    whole_number,
+    world_cidrs,
+)
 
 SQL_INSTANCE = "gcp:sql/databaseInstance:DatabaseInstance"
 SQL_DATABASE = "gcp:sql/database:Database"
@@ -80,52 +96,12 @@ API_DEFAULT_BACKUPS_KEPT = 7
 POINT_IN_TIME_ENVIRONMENTS: tuple[Environment, ...] = ("prod",)
 
 
-# -- private input helpers -----------------------------------------------------------
-
-
-def _is_true(value: Any) -> bool:
-    """``True`` or the text ``"true"`` in any case (VM metadata values are text: ``"TRUE"``)."""
-    return value is True or str(value).strip().lower() == "true"
-
-
-def _is_false(value: Any) -> bool:
-    """Explicitly false: ``False`` or the text ``"false"``."""
-    return value is False or str(value).strip().lower() == "false"
-
-
-def _whole(value: Any) -> int | None:
-    """An integer from ``30``, ``30.0`` or ``"30"``; None when absent or not a number."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _say(value: Any) -> str:
-    """A value as a message quotes it: ``unset`` for None or empty text, booleans in lower case."""
-    if value is None or value == "":
-        return "unset"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
-def _objects(value: Any) -> list[Mapping[str, Any]]:
-    """The objects in a list input (``networkInterfaces``, ``authorizedNetworks``, ``disks``)."""
-    return [item for item in as_list(value) if isinstance(item, Mapping)]
-
-
-def _object(props: Mapping[str, Any], path: str) -> Mapping[str, Any]:
-    """A nested object input by dotted path; empty when absent."""
-    value = get(props, path)
-    return value if isinstance(value, Mapping) else {}
+# -- GCP-specific readers (the shared ones are in policy/rules/base.py) ----------------
 
 
 def _is_replica(props: Mapping[str, Any]) -> bool:
     """A Cloud SQL read replica names its primary (keys only: the name may be unknown in preview)."""
-    return "masterInstanceName" in list(props)
+    return has_input(props, "masterInstanceName")
 
 
 def _members(props: Mapping[str, Any]) -> list[str]:
@@ -148,14 +124,15 @@ def _public_members(props: Mapping[str, Any]) -> list[str]:
     [SQL_INSTANCE],
 )
 def sql_private_ip(subject: Subject) -> Iterator[str]:
-    ip = _object(subject.props, "settings.ipConfiguration")
-    if not _is_false(ip.get("ipv4Enabled")):
+    ip = mapping(subject.props, "settings.ipConfiguration")
+    if not is_false(ip.get("ipv4Enabled")):
         yield (
-            f"Cloud SQL instance {subject.name} has settings.ipConfiguration.ipv4Enabled {_say(ip.get('ipv4Enabled'))} "
-            "(a public IP; the API default); set it false and connect through privateNetwork"
+            f"Cloud SQL instance {subject.name} has settings.ipConfiguration.ipv4Enabled "
+            f"{shown(ip.get('ipv4Enabled'))} (a public IP; the API default); "
+            "set it false and connect through privateNetwork"
         )
-    for network in _objects(ip.get("authorizedNetworks")):
-        if str(network.get("value") or "").strip() in ("0.0.0.0/0", "::/0"):
+    for network in mappings(ip.get("authorizedNetworks")):
+        if world_cidrs(network.get("value")):
             yield f"Cloud SQL instance {subject.name} authorizes {network.get('value')}; remove it"
 
 
@@ -170,29 +147,29 @@ def sql_ssl_mode(subject: Subject) -> Iterator[str]:
     mode = get(subject.props, "settings.ipConfiguration.sslMode")
     if mode not in SSL_MODES_ENCRYPTED:
         yield (
-            f"Cloud SQL instance {subject.name} has settings.ipConfiguration.sslMode {_say(mode)}; "
+            f"Cloud SQL instance {subject.name} has settings.ipConfiguration.sslMode {shown(mode)}; "
             'set "ENCRYPTED_ONLY" (or "TRUSTED_CLIENT_CERTIFICATE_REQUIRED")'
         )
 
 
 def _backup_gaps(subject: Subject) -> Iterator[str]:
-    backup = _object(subject.props, "settings.backupConfiguration")
+    backup = mapping(subject.props, "settings.backupConfiguration")
     where = f"Cloud SQL instance {subject.name}"
-    if not _is_true(backup.get("enabled")):
-        yield f"{where} has settings.backupConfiguration.enabled {_say(backup.get('enabled'))}; set it true"
+    if not is_true(backup.get("enabled")):
+        yield f"{where} has settings.backupConfiguration.enabled {shown(backup.get('enabled'))}; set it true"
     required = BACKUPS_KEPT.get(subject.environment, max(BACKUPS_KEPT.values()))
-    retention = _object(backup, "backupRetentionSettings")
+    retention = mapping(backup, "backupRetentionSettings")
     unit = str(retention.get("retentionUnit") or "COUNT")
-    kept = _whole(retention.get("retainedBackups"))
+    kept = whole_number(retention.get("retainedBackups"))
     if unit != "COUNT" or (kept if kept is not None else API_DEFAULT_BACKUPS_KEPT) < required:
         yield (
-            f"{where} keeps settings.backupConfiguration.backupRetentionSettings.retainedBackups {_say(kept)} "
+            f"{where} keeps settings.backupConfiguration.backupRetentionSettings.retainedBackups {shown(kept)} "
             f"({unit}); keep at least {required} daily backups in {subject.environment}"
         )
     pitr = backup.get("pointInTimeRecoveryEnabled")
-    if subject.environment in POINT_IN_TIME_ENVIRONMENTS and not _is_true(pitr):
+    if subject.environment in POINT_IN_TIME_ENVIRONMENTS and not is_true(pitr):
         yield (
-            f"{where} has settings.backupConfiguration.pointInTimeRecoveryEnabled {_say(pitr)}; "
+            f"{where} has settings.backupConfiguration.pointInTimeRecoveryEnabled {shown(pitr)}; "
             f"set it true in {subject.environment}"
         )
 
@@ -222,12 +199,12 @@ def sql_backups(subject: Subject) -> Iterator[str]:
 def sql_deletion_protection(subject: Subject) -> Iterator[str]:
     """``deletionProtection`` (provider side, default true) stops ``pulumi destroy``; the API flag stops all clients."""
     props = subject.props
-    if _is_false(props.get("deletionProtection")):
+    if is_false(props.get("deletionProtection")):
         yield f"Cloud SQL instance {subject.name} sets deletionProtection false; leave it true in prod"
     api_flag = get(props, "settings.deletionProtectionEnabled")
-    if not _is_true(api_flag):
+    if not is_true(api_flag):
         yield (
-            f"Cloud SQL instance {subject.name} has settings.deletionProtectionEnabled {_say(api_flag)}; "
+            f"Cloud SQL instance {subject.name} has settings.deletionProtectionEnabled {shown(api_flag)}; "
             "set it true in prod (the console, gcloud and the API then refuse to delete it)"
         )
 
@@ -243,8 +220,8 @@ def sql_deletion_protection(subject: Subject) -> Iterator[str]:
 def sql_final_backup(subject: Subject) -> Iterator[str]:
     if _is_replica(subject.props):
         return
-    settings = _object(subject.props, "settings")
-    if _is_true(settings.get("retainBackupsOnDelete")) or _is_true(get(settings, "finalBackupConfig.enabled")):
+    settings = mapping(subject.props, "settings")
+    if is_true(settings.get("retainBackupsOnDelete")) or is_true(get(settings, "finalBackupConfig.enabled")):
         return
     yield (
         f"Cloud SQL instance {subject.name} neither retains its backups on delete nor takes a final backup; "
@@ -266,7 +243,7 @@ def sql_high_availability(subject: Subject) -> Iterator[str]:
         return
     kind = get(subject.props, "settings.availabilityType")
     if kind != "REGIONAL":
-        yield f'Cloud SQL instance {subject.name} has settings.availabilityType {_say(kind)}; set "REGIONAL" in prod'
+        yield f'Cloud SQL instance {subject.name} has settings.availabilityType {shown(kind)}; set "REGIONAL" in prod'
 
 
 # -- Cloud Storage and IAM ----------------------------------------------------------------
@@ -281,8 +258,8 @@ def sql_high_availability(subject: Subject) -> Iterator[str]:
 )
 def bucket_uniform_access(subject: Subject) -> Iterator[str]:
     value = subject.props.get("uniformBucketLevelAccess")
-    if not _is_true(value):
-        yield f"bucket {subject.name} has uniformBucketLevelAccess {_say(value)}; set it true (no per-object ACLs)"
+    if not is_true(value):
+        yield f"bucket {subject.name} has uniformBucketLevelAccess {shown(value)}; set it true (no per-object ACLs)"
 
 
 @resource_rule(
@@ -296,7 +273,7 @@ def bucket_public_access_prevention(subject: Subject) -> Iterator[str]:
     value = subject.props.get("publicAccessPrevention")
     if value != "enforced":
         yield (
-            f'bucket {subject.name} has publicAccessPrevention {_say(value)} ("inherited" by default); set "enforced"'
+            f'bucket {subject.name} has publicAccessPrevention {shown(value)} ("inherited" by default); set "enforced"'
         )
 
 
@@ -363,7 +340,7 @@ def run_not_public(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]:
     """
     services = [s for s in subjects if s.type == RUN_SERVICE]
     for service in services:
-        if _is_true(service.props.get("invokerIamDisabled")) and _ingress(service.props) not in INGRESS_PRIVATE:
+        if is_true(service.props.get("invokerIamDisabled")) and _ingress(service.props) not in INGRESS_PRIVATE:
             yield (
                 service.urn,
                 (
@@ -376,13 +353,13 @@ def run_not_public(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]:
             continue
         service = _granted_service(grant, services)
         if service is None or _ingress(service.props) not in INGRESS_PRIVATE:
-            shown = (
+            target = (
                 f"{service.name} with ingress {_ingress(service.props)}" if service else "a service not in the stack"
             )
             yield (
                 grant.urn,
                 (
-                    f"{grant.name} lets {', '.join(_public_members(grant.props))} invoke {shown}; "
+                    f"{grant.name} lets {', '.join(_public_members(grant.props))} invoke {target}; "
                     "set the service's ingress to INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER or grant a service account"
                 ),
             )
@@ -446,11 +423,11 @@ def lb_tls12(subject: Subject) -> Iterator[str]:
 
 def _limits_per_ip(rule: Mapping[str, Any]) -> bool:
     """A throttle/ban rule keyed on the client IP (``enforceOnKey`` defaults to ``ALL``: one shared bucket)."""
-    options = _object(rule, "rateLimitOptions")
+    options = mapping(rule, "rateLimitOptions")
     if rule.get("action") not in ("throttle", "rate_based_ban") or not options:
         return False
     keys = [options.get("enforceOnKey") or "ALL"]
-    keys += [c.get("enforceOnKeyType") for c in _objects(options.get("enforceOnKeyConfigs"))]
+    keys += [c.get("enforceOnKeyType") for c in mappings(options.get("enforceOnKeyConfigs"))]
     return any(key in PER_IP_KEYS for key in keys)
 
 
@@ -463,7 +440,7 @@ def _limits_per_ip(rule: Mapping[str, Any]) -> bool:
     environments=("staging", "prod"),
 )
 def armor_rate_limit(subject: Subject) -> Iterator[str]:
-    if any(_limits_per_ip(rule) for rule in _objects(subject.props.get("rules"))):
+    if any(_limits_per_ip(rule) for rule in mappings(subject.props.get("rules"))):
         return
     yield (
         f'Cloud Armor policy {subject.name} has no per-IP rate-limit rule; add a rule with action "throttle" '
@@ -488,7 +465,7 @@ def _identity(subject: Subject) -> tuple[str, str | None, list[str]]:
     if subject.type == NODE_POOL:
         scopes = [str(s) for s in as_list(get(props, "nodeConfig.oauthScopes"))]
         return "nodeConfig.serviceAccount", get(props, "nodeConfig.serviceAccount"), scopes
-    account = _object(props, "serviceAccount")
+    account = mapping(props, "serviceAccount")
     return "serviceAccount.email", account.get("email"), [str(s) for s in as_list(account.get("scopes"))]
 
 
@@ -504,16 +481,16 @@ def no_default_service_account(subject: Subject) -> Iterator[str]:
     default = email is None or str(email) == "default" or bool(DEFAULT_SERVICE_ACCOUNT.match(str(email)))
     if not default:
         return
-    shown = "the Compute Engine default service account" if email in (None, "default") else str(email)
+    account = "the Compute Engine default service account" if email in (None, "default") else str(email)
     broad = " with the cloud-platform scope (full access to every API)" if set(scopes) & set(FULL_API_SCOPES) else ""
     yield (
-        f"{subject.name} runs as {shown}{broad} ({path} {_say(email)}); "
+        f"{subject.name} runs as {account}{broad} ({path} {shown(email)}); "
         "create a service account for it with only the roles it needs"
     )
 
 
 def _vm_labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
-    return _object(props, "labels")
+    return mapping(props, "labels")
 
 
 @resource_rule(
@@ -524,15 +501,15 @@ def _vm_labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
     list(VM_TYPES),
 )
 def vm_shielded(subject: Subject) -> Iterator[str]:
-    shielded = _object(subject.props, "shieldedInstanceConfig")
+    shielded = mapping(subject.props, "shieldedInstanceConfig")
     # Secure Boot defaults off; vTPM and integrity monitoring default on for Shielded VM images.
-    if not _is_true(shielded.get("enableSecureBoot")):
+    if not is_true(shielded.get("enableSecureBoot")):
         yield (
-            f"{subject.name} has shieldedInstanceConfig.enableSecureBoot {_say(shielded.get('enableSecureBoot'))}; "
+            f"{subject.name} has shieldedInstanceConfig.enableSecureBoot {shown(shielded.get('enableSecureBoot'))}; "
             "set it true (GPU images need signed NVIDIA drivers, as Google's and Canonical's are)"
         )
     for key in ("enableVtpm", "enableIntegrityMonitoring"):
-        if _is_false(shielded.get(key)):
+        if is_false(shielded.get(key)):
             yield f"{subject.name} sets shieldedInstanceConfig.{key} false; leave it true"
 
 
@@ -544,10 +521,10 @@ def vm_shielded(subject: Subject) -> Iterator[str]:
     list(VM_TYPES),
 )
 def vm_os_login(subject: Subject) -> Iterator[str]:
-    metadata = _object(subject.props, "metadata")
+    metadata = mapping(subject.props, "metadata")
     for key in ("enable-oslogin", "block-project-ssh-keys"):
-        if not _is_true(metadata.get(key)):
-            yield f'{subject.name} has metadata {key} {_say(metadata.get(key))}; set it "TRUE"'
+        if not is_true(metadata.get(key)):
+            yield f'{subject.name} has metadata {key} {shown(metadata.get(key))}; set it "TRUE"'
 
 
 @resource_rule(
@@ -560,8 +537,8 @@ def vm_os_login(subject: Subject) -> Iterator[str]:
 def vm_no_public_ip(subject: Subject) -> Iterator[str]:
     if _vm_labels(subject.props).get(ROLE_LABEL) == TURN_ROLE:
         return
-    for index, interface in enumerate(_objects(subject.props.get("networkInterfaces"))):
-        if _objects(interface.get("accessConfigs")) or _objects(interface.get("ipv6AccessConfigs")):
+    for index, interface in enumerate(mappings(subject.props.get("networkInterfaces"))):
+        if mappings(interface.get("accessConfigs")) or mappings(interface.get("ipv6AccessConfigs")):
             yield (
                 f"{subject.name} networkInterfaces[{index}] has an access config (an external IP); "
                 "remove it and reach the internet through Cloud NAT"
@@ -581,8 +558,8 @@ def subnet_flow_logs(subject: Subject) -> Iterator[str]:
         return  # proxy-only and Private Service Connect subnets take no flow logs and run no VMs
     if not isinstance(subject.props.get("logConfig"), Mapping):
         yield f"subnet {subject.name} has no logConfig; enable VPC flow logs"
-    if not _is_true(subject.props.get("privateIpGoogleAccess")):
-        access = _say(subject.props.get("privateIpGoogleAccess"))
+    if not is_true(subject.props.get("privateIpGoogleAccess")):
+        access = shown(subject.props.get("privateIpGoogleAccess"))
         yield f"subnet {subject.name} has privateIpGoogleAccess {access}; set it true"
 
 
@@ -594,7 +571,7 @@ def _secret_keys(props: Mapping[str, Any]) -> list[Any]:
     automatic = get(props, "replication.auto")
     if isinstance(automatic, Mapping):
         return [get(automatic, "customerManagedEncryption.kmsKeyName")]
-    replicas = _objects(get(props, "replication.userManaged.replicas"))
+    replicas = mappings(get(props, "replication.userManaged.replicas"))
     return [get(r, "customerManagedEncryption.kmsKeyName") for r in replicas] or [None]
 
 
@@ -665,12 +642,12 @@ LABEL_INPUTS = {
 )
 def labels(subject: Subject) -> Iterator[str]:
     path = LABEL_INPUTS[subject.type]
-    found = _object(subject.props, path)
+    found = mapping(subject.props, path)
     if not found.get(STACK_LABEL):
         yield f"{subject.name} has no {path}.{STACK_LABEL} label; set it to the stack name"
     if found.get(ENVIRONMENT_LABEL) != subject.environment:
         yield (
-            f"{subject.name} has {path}.{ENVIRONMENT_LABEL} {_say(found.get(ENVIRONMENT_LABEL))}; "
+            f"{subject.name} has {path}.{ENVIRONMENT_LABEL} {shown(found.get(ENVIRONMENT_LABEL))}; "
             f"set it to {subject.environment}"
         )
 
@@ -684,9 +661,9 @@ def env_pairs(subject: Subject) -> Iterator[tuple[str, object]]:
     A variable fed from Secret Manager has ``valueSource.secretKeyRef`` and no ``value``.
     """
     if subject.type == RUN_SERVICE:
-        for container in _objects(get(subject.props, "template.containers")):
-            for env in _objects(container.get("envs")):
-                if "value" in list(env):
+        for container in mappings(get(subject.props, "template.containers")):
+            for env in mappings(container.get("envs")):
+                if has_input(env, "value"):
                     yield str(env.get("name")), env.get("value")
 
 

@@ -22,9 +22,11 @@ from policy.rules.base import (
     as_list,
     get,
     kubernetes_kind,
+    mapping,
     pod_containers,
     pod_spec,
     resource_rule,
+    shown,
     stack_rule,
 )
 
@@ -52,7 +54,7 @@ CAPABILITIES_ALLOWED_TO_ADD = ("NET_BIND_SERVICE",)
 DEFAULT_NAMESPACE = "default"
 
 
-# -- private helpers (candidates for base.py) ---------------------------------------
+# -- Kubernetes-specific readers (the shared ones are in policy/rules/base.py) -------
 
 
 def _containers(spec: Mapping[str, Any] | None, *, init: bool = True) -> Iterator[tuple[str, Mapping[str, Any]]]:
@@ -242,8 +244,7 @@ def no_host_namespaces(subject: Subject) -> Iterator[str]:
 
 def _missing_resources(subject: Subject, section: str) -> Iterator[str]:
     for label, container in _containers(pod_spec(subject)):
-        values = get(container, f"resources.{section}")
-        values = values if isinstance(values, Mapping) else {}
+        values = mapping(container, f"resources.{section}")
         for resource in ("cpu", "memory"):
             if _unset(values.get(resource)):
                 yield f"{_who(subject)}: {label} has no resources.{section}.{resource}; set one"
@@ -328,8 +329,8 @@ def pinned_image(subject: Subject) -> Iterator[str]:
     for label, container in _containers(pod_spec(subject)):
         image = container.get("image")
         if not isinstance(image, str) or not _image_pinned(image):
-            shown = repr(image) if image else "(unset)"
-            yield f"{_who(subject)}: {label} image {shown} is not pinned; use a version tag (not latest) or a digest"
+            quoted = repr(image) if image else "(unset)"
+            yield f"{_who(subject)}: {label} image {quoted} is not pinned; use a version tag (not latest) or a digest"
 
 
 _QUANTITY = re.compile(r"(\d+(?:\.\d+)?)(m?)")
@@ -387,7 +388,7 @@ def service_account_token(subject: Subject) -> Iterator[str]:
         value = subject.props.get("automountServiceAccountToken")
         if value is not False:
             yield (
-                f"ServiceAccount {subject.name} has automountServiceAccountToken {_shown(value)}; "
+                f"ServiceAccount {subject.name} has automountServiceAccountToken {shown(value)}; "
                 "set automountServiceAccountToken: false"
             )
         return
@@ -397,13 +398,9 @@ def service_account_token(subject: Subject) -> Iterator[str]:
     value = spec.get("automountServiceAccountToken")
     if value is not False:
         yield (
-            f"{_who(subject)} has {_pod_path(subject)}.automountServiceAccountToken {_shown(value)}; "
+            f"{_who(subject)} has {_pod_path(subject)}.automountServiceAccountToken {shown(value)}; "
             "set it to false (mount a projected token only where the API is needed)"
         )
-
-
-def _shown(value: Any) -> str:
-    return "unset" if value is None else str(value).lower()
 
 
 @resource_rule(
@@ -414,8 +411,7 @@ def _shown(value: Any) -> str:
     (NAMESPACE,),
 )
 def namespace_pss_restricted(subject: Subject) -> Iterator[str]:
-    labels = get(subject.props, "metadata.labels")
-    value = labels.get(PSS_ENFORCE_LABEL) if isinstance(labels, Mapping) else None
+    value = mapping(subject.props, "metadata.labels").get(PSS_ENFORCE_LABEL)
     if value != "restricted":
         yield (
             f"Namespace {subject.name} has label {PSS_ENFORCE_LABEL}: {value or '(unset)'}; "
@@ -479,8 +475,7 @@ def pdb_for_replicated(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]
             reason = f"is scaled up to {int(max_replicas)} replicas by HorizontalPodAutoscaler {hpa}"
         else:
             continue
-        labels = get(subject.props, "spec.template.metadata.labels")
-        labels = labels if isinstance(labels, Mapping) else {}
+        labels = mapping(subject.props, "spec.template.metadata.labels")
         if not any(ns == namespace and _selects(selector, labels) for ns, selector in budgets):
             yield (
                 subject.urn,

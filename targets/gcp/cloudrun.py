@@ -25,6 +25,7 @@ import pulumi_gcp as gcp
 from components.protocol import HealthRequest, ResolvedRoute, ServiceRequest
 from targets.gcp import fit
 from targets.gcp.network import Network
+from targets.gcp.settings import GcpPoolSettings
 
 DEFAULT_TIMEOUT_S = 300
 
@@ -33,7 +34,7 @@ DEFAULT_TIMEOUT_S = 300
 class Prepared:
     """A Cloud Run workload between ``service`` (known) and ``finish`` (created)."""
 
-    request: ServiceRequest
+    request: ServiceRequest[GcpPoolSettings]
     account: gcp.serviceaccount.Account
     secrets: dict[str, pulumi.Output[str]]
     parent: pulumi.Resource
@@ -48,7 +49,9 @@ def deterministic_host(name: str, project_number: pulumi.Input[str], region: str
     return pulumi.Output.from_input(project_number).apply(lambda n: f"{name}-{n}.{region}.run.app")
 
 
-def shared_volumes(request: ServiceRequest, network: Network, parent: pulumi.Resource) -> dict[str, gcp.storage.Bucket]:
+def shared_volumes(
+    request: ServiceRequest[GcpPoolSettings], network: Network, parent: pulumi.Resource
+) -> dict[str, gcp.storage.Bucket]:
     """A private bucket per shared volume, mounted with Cloud Storage FUSE (fit.py sends single-writer ones to VMs)."""
     buckets = {}
     for volume in request.volumes:
@@ -148,11 +151,13 @@ def request_timeout(routes: list[ResolvedRoute], streams: bool) -> int:
     return min(max(found), fit.MAX_TIMEOUT_S)
 
 
-def _streams(request: ServiceRequest) -> bool:
+def _streams(request: ServiceRequest[GcpPoolSettings]) -> bool:
     return any(p.app_protocol == "websocket" for p in request.ports)
 
 
-def _scaling(request: ServiceRequest, minimum: int, maximum: int) -> gcp.cloudrunv2.ServiceTemplateScalingArgsDict:
+def _scaling(
+    request: ServiceRequest[GcpPoolSettings], minimum: int, maximum: int
+) -> gcp.cloudrunv2.ServiceTemplateScalingArgsDict:
     """Instance bounds, and the blueprint's CPU target as Cloud Run's (a fraction; the checks keep it in range)."""
     scaling: gcp.cloudrunv2.ServiceTemplateScalingArgsDict = {
         "min_instance_count": minimum,

@@ -23,7 +23,7 @@ from targets.gcp.settings import GcpSettings
 class Network(pulumi.ComponentResource):
     """Provider, VPC, subnet, router + NAT, PSA range + connection (type ``gpu-platform:gcp:Network``)."""
 
-    def __init__(self, context: TargetContext, settings: GcpSettings) -> None:
+    def __init__(self, context: TargetContext[GcpSettings], settings: GcpSettings) -> None:
         super().__init__("gpu-platform:gcp:Network", "gcp", None, None)
         self.context = context
         self.settings = settings

@@ -22,13 +22,14 @@ from components.protocol import DatabaseEndpoint, PostgresRequest, SecretRef
 from targets.common import random_secret
 from targets.gcp import secrets
 from targets.gcp.network import Network
+from targets.gcp.settings import GcpPoolSettings
 
 PORT = 5432
 # Enterprise edition: transaction logs for point-in-time recovery are kept 1-7 days.
 MAX_LOG_DAYS = 7
 
 
-def _backups(request: PostgresRequest) -> gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgsDict:
+def _backups(request: PostgresRequest[GcpPoolSettings]) -> gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgsDict:
     enabled = request.backup_schedule != "none"
     return {
         "enabled": enabled,
@@ -42,7 +43,9 @@ def _backups(request: PostgresRequest) -> gcp.sql.DatabaseInstanceSettingsBackup
     }
 
 
-def _settings(request: PostgresRequest, network: Network, replica: bool) -> gcp.sql.DatabaseInstanceSettingsArgsDict:
+def _settings(
+    request: PostgresRequest[GcpPoolSettings], network: Network, replica: bool
+) -> gcp.sql.DatabaseInstanceSettingsArgsDict:
     settings: gcp.sql.DatabaseInstanceSettingsArgsDict = {
         "tier": network.settings.db_tier,
         "edition": "ENTERPRISE",
@@ -69,7 +72,7 @@ def _settings(request: PostgresRequest, network: Network, replica: bool) -> gcp.
 
 def _instance(
     name: str,
-    request: PostgresRequest,
+    request: PostgresRequest[GcpPoolSettings],
     network: Network,
     parent: pulumi.Resource,
     master: gcp.sql.DatabaseInstance | None = None,
@@ -89,7 +92,7 @@ def _instance(
     )
 
 
-def build(request: PostgresRequest, network: Network, parent: pulumi.Resource) -> DatabaseEndpoint:
+def build(request: PostgresRequest[GcpPoolSettings], network: Network, parent: pulumi.Resource) -> DatabaseEndpoint:
     """The primary, its replicas, the database, the user and the password secret."""
     primary = _instance(request.name, request, network, parent)
     replicas = [

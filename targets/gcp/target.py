@@ -40,7 +40,7 @@ HTTPS_PORT = 443
 class GcpTarget:
     """Implements :class:`components.protocol.Target` for GCP."""
 
-    context: TargetContext
+    context: TargetContext[GcpSettings]
     name: str = "gcp"
     _network: Network | None = None
     _project_number: pulumi.Output[str] | None = None
@@ -63,7 +63,6 @@ class GcpTarget:
 
     @property
     def settings(self) -> GcpSettings:
-        assert isinstance(self.context.settings, GcpSettings)
         return self.context.settings
 
     @property
@@ -82,14 +81,17 @@ class GcpTarget:
         return self._project_number
 
     # -- pools -------------------------------------------------------------
-    def pool(self, request: PoolRequest, parent: pulumi.Resource) -> Pool:
-        """A pool is sizing facts here: Cloud Run and the VMs take their capacity per workload."""
-        assert isinstance(request.settings, GcpPoolSettings)
+    def pool(self, request: PoolRequest[GcpPoolSettings], parent: pulumi.Resource) -> Pool[GcpPoolSettings]:
+        """A pool is sizing facts here: Cloud Run and the VMs take their capacity per workload.
+
+        So the pool's handle is its settings (a VM's machine type and boot disk), handed back with every
+        request placed on it.
+        """
         del parent
         return Pool(request.name, request.gpus, request.architecture, request.settings)
 
     # -- services ----------------------------------------------------------
-    def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
+    def service(self, request: ServiceRequest[GcpPoolSettings], parent: pulumi.Resource) -> ServiceEndpoint:
         network = self.network
         account = network.service_account(request.name, parent)
         secret_ids = secrets.grant(request.name, request.secrets, account, network, parent)
@@ -125,16 +127,14 @@ class GcpTarget:
 
     def _machine(
         self,
-        request: ServiceRequest,
+        request: ServiceRequest[GcpPoolSettings],
         account: gcp.serviceaccount.Account,
         secret_ids: dict[str, pulumi.Output[str]],
         parent: pulumi.Resource,
     ) -> ServiceEndpoint:
         """A VM workload; a public one (TURN) behind a passthrough Network Load Balancer."""
-        settings = request.pool.handle
-        assert isinstance(settings, GcpPoolSettings)
         files = secrets.grant(request.name, request.secret_files, account, self.network, parent)
-        machine = vms.build(request, settings, account, secret_ids, files, self.network, parent)
+        machine = vms.build(request, account, secret_ids, files, self.network, parent)
         self.machines[request.name] = machine
         address = nlb.passthrough(machine, self.network, parent) if request.public else None
         return ServiceEndpoint(
@@ -161,13 +161,13 @@ class GcpTarget:
         return PublicEndpoint(request.name, edge.url(route, self.context.domain, tls, self._address.address))
 
     # -- postgres ----------------------------------------------------------
-    def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint:
+    def postgres(self, request: PostgresRequest[GcpPoolSettings], parent: pulumi.Resource) -> DatabaseEndpoint:
         return sql.build(request, self.network, parent)
 
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
         return random_secret(name, length, parent)
 
-    def workload_ranges(self, pool: Pool) -> pulumi.Output[Sequence[str]]:
+    def workload_ranges(self, pool: Pool[GcpPoolSettings]) -> pulumi.Output[Sequence[str]]:
         """Cloud Run (Direct VPC egress) and the VMs take their addresses from the private subnet."""
         del pool
         return pulumi.Output.from_input([self.settings.subnet_cidr])

@@ -31,13 +31,15 @@ COS_IMAGE = "cos-cloud/cos-stable"
 class Machine:
     """A VM workload as built."""
 
-    request: ServiceRequest
+    request: ServiceRequest[GcpPoolSettings]
     instance: gcp.compute.Instance
     account: gcp.serviceaccount.Account
     zone: str
 
 
-def _disks(request: ServiceRequest, network: Network, zone: str, parent: pulumi.Resource) -> list[gcp.compute.Disk]:
+def _disks(
+    request: ServiceRequest[GcpPoolSettings], network: Network, zone: str, parent: pulumi.Resource
+) -> list[gcp.compute.Disk]:
     kms = network.settings.kms_key
     return [
         gcp.compute.Disk(
@@ -64,7 +66,9 @@ def _boot_disk(size_gib: int, kms: str | None) -> gcp.compute.InstanceBootDiskAr
 
 
 def _user_data(
-    request: ServiceRequest, secrets: dict[str, pulumi.Output[str]], files: dict[str, pulumi.Output[str]]
+    request: ServiceRequest[GcpPoolSettings],
+    secrets: dict[str, pulumi.Output[str]],
+    files: dict[str, pulumi.Output[str]],
 ) -> pulumi.Output[str]:
     health = request.health
     names, values = list(request.env), list(request.env.values())
@@ -96,15 +100,15 @@ def _user_data(
 
 
 def build(
-    request: ServiceRequest,
-    pool_settings: GcpPoolSettings,
+    request: ServiceRequest[GcpPoolSettings],
     account: gcp.serviceaccount.Account,
     secrets: dict[str, pulumi.Output[str]],
     files: dict[str, pulumi.Output[str]],
     network: Network,
     parent: pulumi.Resource,
 ) -> Machine:
-    """The VM, its disks and its firewall rule."""
+    """The VM, its disks and its firewall rule, sized by the pool's settings (the pool's handle)."""
+    pool_settings = request.pool.handle
     zone = f"{network.settings.region}-a"
     machine = pool_settings.machine_type or fit.machine_for(request.limit_cpu, request.limit_memory_mib, request.gpu)
     assert machine is not None, f"{request.name}: targets/gcp/checks.py lets no oversize VM workload through"
