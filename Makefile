@@ -36,8 +36,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/pyright
 
+# A worker per core; a test file stays on one worker, so the stack runs its tests share (the session
+# cache in tests/conftest.py) are made once per file, not once per test. WORKERS=0 runs in-process.
+WORKERS ?= auto
 unit: $(STAMP) $(SCANNERS_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(WORKERS) --dist loadfile
 
 benchmark: $(STAMP)
 	$(PY) -m preview.benchmark

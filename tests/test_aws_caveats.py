@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from preview.runner import PreviewResult
 from tests.conftest import Runner
 from tests.tokens import AWS_ECS_SERVICE
@@ -18,6 +20,7 @@ def _strategies(result: PreviewResult) -> dict[str, set[str]]:
     }
 
 
+@pytest.mark.slow  # bev on AWS: ~1,000 resources
 def test_arm64_fargate_pool_under_a_spot_profile_is_named_and_stays_on_demand(run: Runner) -> None:
     result = run("dev", blueprint="bev", target="aws")  # dev asks for Spot; bev's oracle1 pool is arm64
     spot_warnings = [w for w in result.warnings if "FARGATE_SPOT runs X86_64 tasks only" in w]
@@ -32,6 +35,7 @@ def test_arm64_fargate_pool_under_a_spot_profile_is_named_and_stays_on_demand(ru
     assert any("FARGATE_SPOT" in used for used in strategies.values())  # the amd64 ones do use Spot
 
 
+@pytest.mark.slow  # bev on AWS: ~1,000 resources
 def test_no_spot_profile_no_warning(run: Runner) -> None:
     result = run("prod", blueprint="bev", target="aws")
     assert not [w for w in result.warnings if "FARGATE_SPOT" in w]

@@ -72,6 +72,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_manifests_pass_kubernetes_validate_strict(run: Runner, tmp_path: Path, variant: str) -> None:
     built_in, custom = rendered(run("staging", **VARIANTS[variant]), tmp_path)
@@ -126,6 +127,7 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> Scan:
     return Scan(failed, passed, report["summary"]["parsing_errors"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_manifests_pass_checkov(scan: Scan, variant: str) -> None:
     assert scan.failed.get(variant, []) == []
@@ -133,6 +135,7 @@ def test_manifests_pass_checkov(scan: Scan, variant: str) -> None:
     assert scan.passed[variant] > 500
 
 
+@pytest.mark.slow
 def test_prod_variant_renders_the_solver_policy_and_the_sharing_config(run: Runner, tmp_path: Path) -> None:
     """The objects issue 10 added are in a scanned variant (prod), and pass the strict schema on their own."""
     built_in, _ = rendered(run("staging", **VARIANTS["prod"]), tmp_path)
@@ -150,6 +153,7 @@ def test_every_rendered_object_is_namespaced_or_cluster_scoped_on_purpose(run: R
     assert unnamespaced == {("Namespace", "gpu-platform-staging")}
 
 
+@pytest.mark.slow
 def test_scanners_can_fail(scan: Scan, tmp_path: Path) -> None:
     """Negative controls: an unknown field fails the strict schema check; a privileged pod fails checkov."""
     path = tmp_path / "bad.yaml"
