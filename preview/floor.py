@@ -8,8 +8,9 @@ policies, no report. What the preview costs above this is the program's own over
 A type's class is found from its token (``aws:ec2/instance:Instance`` -> ``pulumi_aws.ec2.Instance``,
 ``kubernetes:apps/v1:Deployment`` -> ``pulumi_kubernetes.apps.v1.Deployment``); the recorded
 camelCase inputs become the class's snake_case keyword arguments (nested values stay as the
-engine received them). A resource whose class or arguments do not resolve is registered as a
-bare ``pulumi.CustomResource`` and counted, so the floor never silently drops work.
+engine received them: the typed classes pass camelCase nested dicts through unchanged, so the engine
+gets exactly the recorded inputs, azure-native's included). A resource whose class or arguments do not
+resolve is registered as a bare ``pulumi.CustomResource`` and counted, so the floor never silently drops work.
 """
 
 from __future__ import annotations
@@ -37,10 +38,26 @@ class _Trivial(pulumi.runtime.Mocks):
     """Echo the inputs back with a fixed id: the least a mock runtime can do."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        return f"{args.name}-id", dict(args.inputs)
+        outputs = dict(args.inputs)
+        if args.typ.startswith("azure-native:"):
+            _answer_identities(outputs)
+        return f"{args.name}-id", outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, []
+
+
+def _answer_identities(outputs: dict[str, Any]) -> None:
+    """Answer a list of user-assigned identity ids as the map azure-native's output types insist on.
+
+    The one place the echo is not enough: ARM takes ``identity.userAssignedIdentities`` as a list of
+    ids and answers with a map id -> {principalId, clientId}; the SDK's ``ManagedServiceIdentityResponse``
+    refuses a list back (``Expected 'list' got 'Mapping[...]'``), so every typed class with an identity fails.
+    """
+    identity = outputs.get("identity")
+    if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+        assigned = {identity_id: {} for identity_id in identity["userAssignedIdentities"]}
+        outputs["identity"] = {**identity, "userAssignedIdentities": assigned}
 
 
 def typed_class(token: str) -> type[pulumi.CustomResource] | None:
@@ -75,6 +92,10 @@ def _keyword_arguments(cls: type, inputs: dict[str, Any]) -> dict[str, Any] | No
     kwargs = {_CAMEL.sub("_", key).lower(): value for key, value in inputs.items()}
     accepted = set(inspect.signature(getattr(cls, "_internal_init", cls.__init__)).parameters)
     accepted -= {"self", "__self__", "resource_name", "opts"}  # the constructor's own, not inputs
+    by_letters = {parameter.replace("_", ""): parameter for parameter in accepted}
+    for key in [k for k in kwargs if k not in accepted and k.replace("_", "") in by_letters]:
+        # an acronym the split above breaks wrongly: publicIPAllocationMethod -> public_ip_allocation_method
+        kwargs[by_letters[key.replace("_", "")]] = kwargs.pop(key)
     for key in [k for k in kwargs if f"{k}_" in accepted]:  # an input named like a parameter: resource_name_
         kwargs[f"{key}_"] = kwargs.pop(key)
     for fixed in ("kind", "api_version"):  # a typed class that sets them itself does not take them

@@ -8,6 +8,7 @@ resources of its types finds the same violations as calling every rule on every 
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pulumi_docker
 import pulumi_kubernetes
 import pytest
 import yaml
+from pulumi.runtime.mocks import MockResourceArgs
 from pulumi_policy import (
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -33,7 +35,7 @@ from preview.report import Report, Violation
 from preview.runner import PreviewResult, run_program
 from preview.synthetic import blueprint_text, mix, plain
 from stacks.loader import load_stack
-from tests.conftest import stack_config
+from tests.conftest import shipped, stack_config
 
 
 def _workloads(blueprint: dict[str, Any]) -> int:
@@ -103,6 +105,78 @@ def test_the_floor_registers_every_recorded_resource_with_its_typed_class(
 )
 def test_type_tokens_resolve_to_the_sdk_classes(token: str, cls: type) -> None:
     assert floor.typed_class(token) is cls
+
+
+@pytest.mark.parametrize(
+    ("token", "module", "name"),
+    [
+        ("azure-native:app:ContainerApp", "pulumi_azure_native.app", "ContainerApp"),
+        ("azure-native:cdn:AFDOrigin", "pulumi_azure_native.cdn", "AFDOrigin"),
+        ("azure-native:dbforpostgresql:Server", "pulumi_azure_native.dbforpostgresql", "Server"),
+        ("pulumi:providers:azure-native", "pulumi_azure_native", "Provider"),
+    ],
+)
+def test_azure_type_tokens_resolve_to_the_sdk_classes(token: str, module: str, name: str) -> None:
+    assert floor.typed_class(token) is getattr(importlib.import_module(module), name)
+
+
+def _as_sent(value: Any) -> Any:
+    """A value as the engine receives it: the wire drops null properties and carries every number as a float."""
+    if isinstance(value, dict):
+        return {key: _as_sent(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_as_sent(item) for item in value]
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def test_the_azure_floor_registers_the_recorded_inputs_with_azure_natives_typed_classes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """azure-prod as shipped (apps with user-assigned identities, Postgres, Front Door, a TURN scale set).
+
+    No resource falls back to a bare CustomResource, and each typed class sends the engine exactly
+    the inputs the preview recorded: the camelCase nested dicts pass through the SDK unchanged.
+    """
+    result = shipped("azure-prod")
+    document = json.loads(Report(result=result, environment="prod", blueprint="reference", targets=["azure"]).dumps())
+    received: dict[tuple[str, str], dict[str, Any]] = {}
+    answer = floor._Trivial.new_resource
+
+    def spy(self: floor._Trivial, args: Any) -> Any:
+        received[(args.typ, args.name)] = _as_sent(json.loads(json.dumps(args.inputs)))
+        return answer(self, args)
+
+    monkeypatch.setattr(floor._Trivial, "new_resource", spy)
+    assert floor.register(document) == []
+    custom = [r for r in document["resources"] if r["custom"]]
+    assert {r["type"] for r in custom} >= {"azure-native:app:ContainerApp", "azure-native:network:PublicIPAddress"}
+    for r in custom:
+        assert received[(r["type"], r["name"])] == _as_sent(r["inputs"]), r["urn"]
+
+
+def test_the_azure_floor_answers_user_assigned_identities_as_a_map() -> None:
+    """ARM answers the list of identity ids it was sent as a map id -> details (ManagedServiceIdentity)."""
+    ids = ["/subscriptions/s/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/apps"]
+    inputs = {"identity": {"type": "UserAssigned", "userAssignedIdentities": ids}, "location": "swedencentral"}
+    args = MockResourceArgs("azure-native:app:ContainerApp", "api", inputs, None, None, None)
+    _, outputs = floor._Trivial().new_resource(args)
+    assert outputs == {
+        "identity": {"type": "UserAssigned", "userAssignedIdentities": {ids[0]: {}}},
+        "location": "swedencentral",
+    }
+    other = MockResourceArgs("aws:ecs/service:Service", "api", inputs, None, None, None)
+    assert floor._Trivial().new_resource(other)[1] == inputs  # other providers: the plain echo
+
+
+def test_an_input_with_an_acronym_becomes_the_constructors_parameter() -> None:
+    network = importlib.import_module("pulumi_azure_native.network")
+    inputs = {"publicIPAllocationMethod": "Static", "resourceGroupName": "rg", "sku": {"name": "Standard"}}
+    # pulumi_azure_native/network/public_ip_address.py: public_ip_allocation_method, resource_group_name, sku
+    assert floor._keyword_arguments(network.PublicIPAddress, inputs) == {
+        "public_ip_allocation_method": "Static",
+        "resource_group_name": "rg",
+        "sku": {"name": "Standard"},
+    }
 
 
 def _every_rule_on_every_resource(resources: list[Recorded], environment: str) -> list[Violation]:

@@ -154,10 +154,12 @@ class Apps:
         return storage_name
 
     # -- apps --------------------------------------------------------------
-    def app(self, request: ServiceRequest, route: ResolvedRoute | None, parent: pulumi.Resource) -> app.ContainerApp:
-        """The Container App of one workload."""
+    def app(
+        self, request: ServiceRequest[PoolProfile], route: ResolvedRoute | None, parent: pulumi.Resource
+    ) -> app.ContainerApp:
+        """The Container App of one workload (on its pool's workload profile, the pool's handle)."""
         f = self.foundation
-        profile = self.profiles[request.pool.name]
+        profile = request.pool.handle
         references, env = self._secrets(request, parent)
         volumes, mounts = self._mounts(request, parent)
         cpu, memory = replica_size(profile.type, request.cpu, request.memory_mib)

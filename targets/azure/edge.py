@@ -31,6 +31,7 @@ import pulumi_azure_native.frontdoor as frontdoor
 
 from components.protocol import ResolvedRoute, TargetContext
 from targets.azure.foundation import Foundation
+from targets.azure.settings import AzureSettings
 
 # Front Door's origin response timeout: 16-240 s; the Container Apps ingress cuts at 240 s as well.
 ORIGIN_RESPONSE_TIMEOUT_S = 240
@@ -42,7 +43,7 @@ class Edge:
     """Profile, WAF and endpoints (made with the first route); origins and routes once the apps exist."""
 
     foundation: Foundation
-    context: TargetContext
+    context: TargetContext[AzureSettings]
     routes: list[ResolvedRoute] = field(default_factory=list)
     endpoints: dict[str, cdn.AFDEndpoint] = field(default_factory=dict)
     domains: dict[str, cdn.AFDCustomDomain] = field(default_factory=dict)

@@ -50,7 +50,7 @@ def suffix(*parts: str, length: int = 6) -> str:
 class Foundation(pulumi.ComponentResource):
     """Provider, resource group, network, logs, identity and Key Vault for one stack."""
 
-    def __init__(self, name: str, context: TargetContext, settings: AzureSettings) -> None:
+    def __init__(self, name: str, context: TargetContext[AzureSettings], settings: AzureSettings) -> None:
         super().__init__("gpu-platform:azure:Foundation", name, None, None)
         assert settings.subscription_id, "targets/azure/settings.py:requirements asks for it before any resource"
         self.stack = context.stack

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_azure_native.dbforpostgresql as dbforpostgresql
 import pulumi_random as random
@@ -30,8 +32,9 @@ SERVER_SETTINGS = {"require_secure_transport": "on", "ssl_min_protocol_version":
 
 
 def build(
-    request: PostgresRequest, foundation: Foundation, settings: AzureSettings, parent: pulumi.Resource
-) -> DatabaseEndpoint:
+    request: PostgresRequest[Any], foundation: Foundation, settings: AzureSettings, parent: pulumi.Resource
+) -> tuple[DatabaseEndpoint, dbforpostgresql.Server]:
+    """The server (and replicas, locks, settings, the database); the endpoint and the primary, which alerts watch."""
     f = foundation
     name = request.name
     keep = pulumi.ResourceOptions.merge(f.opts(parent), f.stateful_options(request.protect))
@@ -103,7 +106,7 @@ def build(
         opts=keep,
     )
     reference = f.secret(f"{name}-admin-password", password.result, parent)
-    return DatabaseEndpoint(
+    endpoint = DatabaseEndpoint(
         name=name,
         host=primary.fully_qualified_domain_name.apply(lambda h: h or ""),
         port=5432,
@@ -112,6 +115,7 @@ def build(
         password=SecretRef(reference),
         resources=(primary,),
     )
+    return endpoint, primary
 
 
 def _secure(label: str, server: dbforpostgresql.Server, f: Foundation, parent: pulumi.Resource) -> None:

@@ -29,7 +29,7 @@ from components.protocol import (
     TargetContext,
 )
 from targets.azure import postgres
-from targets.azure.apps import Apps
+from targets.azure.apps import Apps, PoolProfile
 from targets.azure.edge import Edge
 from targets.azure.foundation import Foundation
 from targets.azure.settings import SUBNET_SPLIT_BITS, AzurePoolSettings, AzureSettings
@@ -40,19 +40,18 @@ from targets.common import random_secret
 class AzureTarget:
     """Implements :class:`components.protocol.Target` for Azure."""
 
-    context: TargetContext
+    context: TargetContext[AzureSettings]
     name: str = "azure"
     _foundation: Foundation | None = None
     _apps: Apps | None = None
     _edge: Edge | None = None
-    pending: dict[str, ServiceRequest] = field(default_factory=dict)
+    pending: dict[str, ServiceRequest[PoolProfile]] = field(default_factory=dict)
     routes: dict[str, ResolvedRoute] = field(default_factory=dict)
     parents: dict[str, pulumi.Resource] = field(default_factory=dict)
-    databases: dict[str, pulumi.Resource] = field(default_factory=dict)
+    database_ids: dict[str, pulumi.Output[str]] = field(default_factory=dict)  # primary servers, for alerts
 
     @property
     def settings(self) -> AzureSettings:
-        assert isinstance(self.context.settings, AzureSettings)
         return self.context.settings
 
     @property
@@ -76,16 +75,14 @@ class AzureTarget:
         return self._edge
 
     # -- pools -------------------------------------------------------------
-    def pool(self, request: PoolRequest, parent: pulumi.Resource) -> Pool:
+    def pool(self, request: PoolRequest[AzurePoolSettings], parent: pulumi.Resource) -> Pool[PoolProfile]:
         """A pool is a workload profile of the one environment (Consumption is shared)."""
         del parent
-        settings = request.settings
-        assert isinstance(settings, AzurePoolSettings)
-        profile = self.apps.add_pool(request.name, request.gpus, settings)
+        profile = self.apps.add_pool(request.name, request.gpus, request.settings)
         return Pool(request.name, request.gpus, request.architecture, profile)
 
     # -- services ----------------------------------------------------------
-    def service(self, request: ServiceRequest, parent: pulumi.Resource) -> ServiceEndpoint:
+    def service(self, request: ServiceRequest[PoolProfile], parent: pulumi.Resource) -> ServiceEndpoint:
         if any(p.protocol == "udp" for p in request.ports):
             # Imported here: pulumi_azure_native.compute takes ~1.9 s to load, and only Pixel Streaming needs it.
             from targets.azure import turn
@@ -109,15 +106,15 @@ class AzureTarget:
         return PublicEndpoint(request.name, url)
 
     # -- postgres ----------------------------------------------------------
-    def postgres(self, request: PostgresRequest, parent: pulumi.Resource) -> DatabaseEndpoint:
-        endpoint = postgres.build(request, self.foundation, self.settings, parent)
-        self.databases[request.name] = endpoint.resources[0]
+    def postgres(self, request: PostgresRequest[PoolProfile], parent: pulumi.Resource) -> DatabaseEndpoint:
+        endpoint, primary = postgres.build(request, self.foundation, self.settings, parent)
+        self.database_ids[request.name] = primary.id
         return endpoint
 
     def secret(self, name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
         return random_secret(name, length, parent)
 
-    def workload_ranges(self, pool: Pool) -> pulumi.Output[Sequence[str]]:
+    def workload_ranges(self, pool: Pool[PoolProfile]) -> pulumi.Output[Sequence[str]]:
         """Apps on every pool take their addresses from the apps subnet (the first eighth of the VNet)."""
         del pool
         vnet = ipaddress.IPv4Network(self.settings.vnet_cidr)
@@ -144,9 +141,8 @@ class AzureTarget:
         f = self.foundation
         for name, built in self.apps.apps.items():
             alerts.watch(name, built.id, alerts.APP_ALERTS, f, group)
-        for name, server in self.databases.items():
-            assert isinstance(server, pulumi.CustomResource)
-            alerts.watch(name, server.id, alerts.DATABASE_ALERTS, f, group)
+        for name, server_id in self.database_ids.items():
+            alerts.watch(name, server_id, alerts.DATABASE_ALERTS, f, group)
         if self.edge.routes:
             alerts.watch("edge", self.edge.profile.id, alerts.EDGE_ALERTS, f, group)
 
