@@ -105,7 +105,7 @@ def run_case(label: str, stack: str, blueprint: str, target: str, runs: int, wor
     floor_command = [sys.executable, "-m", "preview.floor", str(recorded)]
     try:
         floor = [measure(floor_command, floor_out) for _ in range(runs)]
-    except CaseError:  # the typed classes refuse the engine-shaped inputs back: the bare floor (cheaper)
+    except CaseError:  # a typed class refused what the mock echoed back: the bare floor (cheaper), said below
         floor = [measure([*floor_command, "--bare"], floor_out) for _ in range(runs)]
     bare = json.loads(floor_out.read_text())["bare"]
     if bare:
