@@ -1,0 +1,78 @@
+"""A preview imports only what its stack's target needs (start-up time, issue 16); skipping the rest changes nothing.
+
+The import checks run ``python -m preview``'s ``main`` in a fresh interpreter and read its ``sys.modules``:
+the test process has imported everything already. Which target a stack deploys to is read from its
+``Pulumi.<stack>.yaml`` (``gpu-platform:target``), so the expected module sets come from the shipped stack files.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import astuple
+
+import pytest
+import yaml
+
+from policy.rules import BY_NAME, POLICIES
+from preview import policies as offline
+from preview.runner import PreviewResult
+from tests.conftest import ROOT, cached_run, shipped
+
+BUILT = ("docker", "kubernetes", "aws", "gcp", "azure")
+
+
+def _target_of(stack: str) -> str:
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return str(document["config"]["gpu-platform:target"])
+
+
+def _loaded_after_preview(stack: str, prefixes: tuple[str, ...]) -> set[str]:
+    """Modules under ``prefixes`` that a fresh ``python -m preview STACK`` (the tree) has imported when done."""
+    probe = (
+        "import contextlib, io, json, sys\n"
+        "from preview.__main__ import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main([{stack!r}])\n"
+        f"print(code, json.dumps(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    code, _, modules = completed.stdout.strip().partition(" ")
+    assert code in ("0", "2"), completed.stderr  # 2: mandatory violations, still a whole preview
+    return set(json.loads(modules))
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_a_preview_imports_no_other_targets_plugin_or_policy_rules(stack: str) -> None:
+    """A Docker preview does not import policy.rules.aws nor targets.aws (and so on for every other target)."""
+    own = _target_of(stack)
+    assert own in BUILT
+    loaded = _loaded_after_preview(stack, ("policy.rules.", "targets."))
+    others = [name for name in BUILT if name != own]
+    assert not {f"policy.rules.{name}" for name in others} & loaded, loaded
+    assert not {f"targets.{name}" for name in others} & loaded, loaded
+    # Not vacuous: the stack's own rules did run, from its own module, and its own plugin answered the mocks.
+    assert f"policy.rules.{own}" in loaded
+    assert f"targets.{own}.mocks" in loaded
+
+
+def _violations(result: PreviewResult, environment: str) -> list[tuple[str, ...]]:
+    return sorted(astuple(v) for v in offline.evaluate(result.resources, environment))
+
+
+@pytest.mark.parametrize(("stack", "blueprint"), [("dev", "bev"), ("staging", None)])
+def test_the_rules_the_preview_skips_would_report_nothing(
+    stack: str, blueprint: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview runs only the rules of the targets owning its resources; the whole pack finds the same."""
+    recorded = cached_run(stack, blueprint=blueprint) if blueprint else shipped(stack)
+    environment = str(recorded.config["gpu-platform:environment"])
+    selected = _violations(recorded, environment)
+    everything = [(BY_NAME[policy.name], policy) for policy in POLICIES]
+    monkeypatch.setattr(offline, "policies_for", lambda types: everything)
+    assert selected == _violations(recorded, environment)
+    if blueprint == "bev":
+        assert selected, "bev on Docker in dev breaks some rules: else the comparison would be vacuous"
