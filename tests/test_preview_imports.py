@@ -76,3 +76,30 @@ def test_the_rules_the_preview_skips_would_report_nothing(
     assert selected == _violations(recorded, environment)
     if blueprint == "bev":
         assert selected, "bev on Docker in dev breaks some rules: else the comparison would be vacuous"
+
+
+def test_a_tokens_owner_is_the_target_whose_provider_prefixes_it() -> None:
+    """``targets.owner`` reads the registry's providers (checked against each plugin when it loads)."""
+    from targets import TARGETS, owner, plugin
+
+    for name in BUILT:
+        assert TARGETS[name].providers == plugin(name).providers
+    assert getattr(owner("aws:rds/instance:Instance"), "name", None) == "aws"
+    assert getattr(owner("azure-native:app:ContainerApp"), "name", None) == "azure"
+    assert owner("random:index/randomPassword:RandomPassword") is None  # the program's own helpers: no target
+    assert owner("pulumi:providers:docker") is None  # provider resources are typed pulumi:providers:<package>
+
+
+def test_the_pack_picks_rule_modules_by_the_types_present() -> None:
+    """Registry order, each module once; stack-wide rules always; no module for a type no target owns."""
+    from policy.rules import rules_for
+    from policy.rules.registry import targets_for
+
+    types = ["kubernetes:apps/v1:Deployment", "docker:index/container:Container", "docker:index/volume:Volume"]
+    assert targets_for(types) == ["docker", "kubernetes"]
+    assert targets_for(["random:index/randomPassword:RandomPassword"]) == []
+    stack_wide = {"gpu-platform-stack-protect-stateful", "gpu-platform-stack-no-plaintext-secrets"}
+    assert {rule.name for rule in rules_for([])} == stack_wide
+    docker_rules = rules_for(["docker:index/container:Container"])
+    assert stack_wide < {rule.name for rule in docker_rules}
+    assert all(t.startswith("docker:") for rule in docker_rules for t in rule.types)
