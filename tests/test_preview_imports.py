@@ -1,15 +1,12 @@
 """A preview imports only what its stack's target needs (start-up time, issue 16); skipping the rest changes nothing.
 
-The import checks run ``python -m preview``'s ``main`` in a fresh interpreter and read its ``sys.modules``:
-the test process has imported everything already. Which target a stack deploys to is read from its
-``Pulumi.<stack>.yaml`` (``gpu-platform:target``), so the expected module sets come from the shipped stack files.
+The import checks run ``python -m preview``'s ``main`` in a fresh interpreter (tests/preview_probe.py). Which
+target a stack deploys to is read from its ``Pulumi.<stack>.yaml`` (``gpu-platform:target``), so the expected
+module sets come from the shipped stack files.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from dataclasses import astuple
 
 import pytest
@@ -19,6 +16,7 @@ from policy.rules import BY_NAME, POLICIES
 from preview import policies as offline
 from preview.runner import PreviewResult
 from tests.conftest import ROOT, cached_run, shipped
+from tests.preview_probe import modules_after_preview
 
 BUILT = ("docker", "kubernetes", "aws", "gcp", "azure")
 
@@ -28,29 +26,13 @@ def _target_of(stack: str) -> str:
     return str(document["config"]["gpu-platform:target"])
 
 
-def _loaded_after_preview(stack: str, prefixes: tuple[str, ...]) -> set[str]:
-    """Modules under ``prefixes`` that a fresh ``python -m preview STACK`` (the tree) has imported when done."""
-    probe = (
-        "import contextlib, io, json, sys\n"
-        "from preview.__main__ import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    code = main([{stack!r}])\n"
-        f"print(code, json.dumps(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))\n"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
-    code, _, modules = completed.stdout.strip().partition(" ")
-    assert code in ("0", "2"), completed.stderr  # 2: mandatory violations, still a whole preview
-    return set(json.loads(modules))
-
-
 @pytest.mark.parametrize("stack", ["dev", "staging"])
 def test_a_preview_imports_no_other_targets_plugin_or_policy_rules(stack: str) -> None:
     """A Docker preview does not import policy.rules.aws nor targets.aws (and so on for every other target)."""
     own = _target_of(stack)
     assert own in BUILT
-    loaded = _loaded_after_preview(stack, ("policy.rules.", "targets."))
+    code, loaded = modules_after_preview(stack)
+    assert code in (0, 2)  # 2: mandatory violations, still a whole preview
     others = [name for name in BUILT if name != own]
     assert not {f"policy.rules.{name}" for name in others} & loaded, loaded
     assert not {f"targets.{name}" for name in others} & loaded, loaded
