@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from policy.rules import RULES
+from policy import rules as pack  # its RULES are built on first use: load() needs none of them
 from policy.rules.base import ALL_ENVIRONMENTS, Environment
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
@@ -22,7 +23,7 @@ def pack_config(environment: Environment) -> dict[str, dict[str, Any]]:
     """``{policy: {"enforcementLevel": ..., "environment": ...}}`` for one environment."""
     return {
         rule.name: {"enforcementLevel": rule.enforcement(environment), "environment": environment}
-        for rule in sorted(RULES, key=lambda r: r.name)
+        for rule in sorted(pack.RULES, key=lambda r: r.name)
     }
 
 
@@ -50,7 +51,7 @@ def rules_table() -> str:
         "| policy | checks | severity | dev / staging / prod | corresponds to |",
         "|--------|--------|----------|----------------------|----------------|",
     ]
-    for rule in RULES:
+    for rule in pack.RULES:
         levels = " / ".join(rule.enforcement(e) for e in ALL_ENVIRONMENTS)
         lines.append(f"| `{rule.name}` | {rule.description} | {rule.severity} | {levels} | {rule.public_check} |")
     return "\n".join(lines)
@@ -64,6 +65,12 @@ def readme_with_table(text: str) -> str:
 
 
 TARGETS_MODULE = Path(__file__).resolve().parent / "rules" / "targets.py"
+
+
+def _tuple(items: Iterable[str]) -> str:
+    """A tuple of strings as Python source, as ruff formats it: ``("a",)``, ``("a", "b")``."""
+    shown = [json.dumps(item) for item in items]
+    return f"({', '.join(shown)}{',' if len(shown) == 1 else ''})"
 
 
 def targets_module() -> str:
@@ -84,7 +91,12 @@ def targets_module() -> str:
         '"""',
         "",
         "# Built targets, in registry order: each has its rule module, policy/rules/<name>.py.",
-        f"TARGETS = ({', '.join(json.dumps(p.name) for p in found)}{',' if len(found) == 1 else ''})",
+        f"TARGETS = {_tuple(p.name for p in found)}",
+        "",
+        "# The provider packages of each target's resource types: its rule module looks at no other resource.",
+        "PROVIDERS = {",
+        *(f"    {json.dumps(p.name)}: {_tuple(p.providers)}," for p in found),
+        "}",
         "",
         "# Resources whose loss loses data (databases, volumes, claims): prod protects them.",
         "STATEFUL_TYPES = (",

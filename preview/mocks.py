@@ -19,7 +19,7 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 
-from targets import plugins
+from targets import owner as token_owner
 
 SECRET = "[secret]"
 UNKNOWN = "[computed]"
@@ -139,7 +139,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         rid = stable_id(args.typ, args.name)
         token = args.typ
-        owner = next((p for p in plugins() if p.owns(token)), None)
+        owner = token_owner(token)
         if owner is not None:
             owner.mock_outputs(token, args.name, rid, args.inputs, outputs)
         elif token == "random:index/randomPassword:RandomPassword":
@@ -158,6 +158,6 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         """Invokes the targets make (AZ, caller identity, parameter lookups), answered by the token's plugin."""
-        owner = next((p for p in plugins() if p.owns(args.token)), None)
+        owner = token_owner(args.token)
         found = owner.mock_call(args.token, args.args) if owner is not None else None
         return (found, []) if found is not None else ({}, [])

@@ -23,7 +23,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from policy.pack_config import load
-from policy.rules import BY_NAME, POLICIES
+from policy.rules import policies_for
 from preview.mocks import Recorded
 from preview.report import Violation
 
@@ -112,7 +112,8 @@ def evaluate(resources: Sequence[Recorded], environment: str) -> list[Violation]
     """Every violation of every enabled policy, with its enforcement for ``environment``.
 
     Each resource's inputs are converted to the engine's shape once and shared by every rule
-    (they are read-only proxies); the policies themselves are the pack's own objects.
+    (they are read-only proxies); the policies themselves are the pack's own objects, those of the
+    targets whose providers own the recorded types (the pack's other rules report nothing here).
     """
     config: dict[str, dict[str, Any]] = load(environment)  # type: ignore[arg-type]
     found: list[Violation] = []
@@ -120,13 +121,13 @@ def evaluate(resources: Sequence[Recorded], environment: str) -> list[Violation]
     options = [_options(resource) for resource in resources]
     by_type = _by_type(resources)
     stack_resources: list[PolicyResource] | None = None
-    for policy in POLICIES:
+    for rule, policy in policies_for(by_type):
         settings = config.get(policy.name, {"enforcementLevel": "advisory", "environment": environment})
         level = str(settings.get("enforcementLevel", "advisory"))
         if level == "disabled":
             continue
         if isinstance(policy, ResourceValidationPolicy):
-            for index in _candidates(BY_NAME[policy.name].types, by_type, len(resources)):
+            for index in _candidates(rule.types, by_type, len(resources)):
                 resource = resources[index]
                 args = ResourceValidationArgs(
                     resource.type, props[index], resource.urn, resource.name, options[index], None, settings

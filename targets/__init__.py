@@ -29,14 +29,25 @@ class TargetInfo:
     description: str
     built: bool
     issue: int | None = None
+    # The plugin's ``providers`` (checked when it loads), so a token's owner is found without loading the others.
+    providers: tuple[str, ...] = ()
 
 
 TARGETS: dict[str, TargetInfo] = {
-    "docker": TargetInfo("docker", "Docker engines, local or over ssh://", built=True),
-    "kubernetes": TargetInfo("kubernetes", "any Kubernetes cluster (Gateway API)", built=True),
-    "aws": TargetInfo("aws", "ECS/Fargate + G5 capacity + ALB + RDS", built=True),
-    "gcp": TargetInfo("gcp", "Cloud Run + Compute Engine (L4) + global ALB + Cloud SQL", built=True),
-    "azure": TargetInfo("azure", "Container Apps + serverless GPUs + Front Door + Flexible Server", built=True),
+    "docker": TargetInfo("docker", "Docker engines, local or over ssh://", built=True, providers=("docker",)),
+    "kubernetes": TargetInfo(
+        "kubernetes", "any Kubernetes cluster (Gateway API)", built=True, providers=("kubernetes",)
+    ),
+    "aws": TargetInfo("aws", "ECS/Fargate + G5 capacity + ALB + RDS", built=True, providers=("aws",)),
+    "gcp": TargetInfo(
+        "gcp", "Cloud Run + Compute Engine (L4) + global ALB + Cloud SQL", built=True, providers=("gcp",)
+    ),
+    "azure": TargetInfo(
+        "azure",
+        "Container Apps + serverless GPUs + Front Door + Flexible Server",
+        built=True,
+        providers=("azure-native",),
+    ),
 }
 
 
@@ -49,7 +60,15 @@ def plugin(name: str) -> TargetPlugin[Any, Any]:
         raise KeyError(f"target {name!r} is not built yet")
     found = importlib.import_module(f"targets.{name}").PLUGIN
     assert found.name == name, f"targets/{name} exposes the plugin of {found.name!r}"
+    assert found.providers == TARGETS[name].providers, f"targets/__init__.py lists other providers for {name}"
     return found
+
+
+def owner(token: str) -> TargetPlugin[Any, Any] | None:
+    """The built target whose providers own a resource or invoke token (``"aws:rds/..."``), loading only it."""
+    package = token.split(":", 1)[0]
+    found = next((name for name, info in TARGETS.items() if info.built and package in info.providers), None)
+    return plugin(found) if found is not None else None
 
 
 def plugins() -> list[TargetPlugin[Any, Any]]:

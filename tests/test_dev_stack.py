@@ -16,6 +16,7 @@ from preview.mocks import PlatformMocks, Recorded
 from preview.runner import PreviewResult, read_stack_config, run_program
 from tests.conftest import ROOT, Runner, reference_blueprint, write_blueprint
 from tests.docker_checks import CONTAINER, assert_hardened, containers, delivered, env_of, is_carrier
+from tests.preview_probe import modules_after_preview
 from tests.tokens import DOCKER_VOLUME
 
 COMPONENT = "gpu-platform:components:"
@@ -210,18 +211,8 @@ def test_render_writes_compose_and_nginx(tmp_path: Path) -> None:
 def test_preview_imports_only_its_targets_sdk(stack: str, needed: str) -> None:
     """Speed and isolation: a stack loads its own target's SDK and none of the others."""
     sdks = ("pulumi_aws", "pulumi_gcp", "pulumi_azure_native", "pulumi_kubernetes", "pulumi_docker")
-    probe = (
-        "import sys, io, contextlib\n"
-        "from preview.__main__ import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    code = main([{stack!r}])\n"
-        f"loaded = sorted(m for m in sys.modules if m in {sdks!r})\n"
-        "print(code, loaded)\n"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert completed.stdout.strip() == f"0 [{needed!r}]", completed.stderr
+    code, loaded = modules_after_preview(stack)
+    assert (code, sorted(loaded & set(sdks))) == (0, [needed])
 
 
 def test_config_from_the_pulumi_config_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from policy.rules.base import Rule, Subject, resource_rule, secret_looking, stack_rule
-from policy.rules.registry import TARGET_MODULES
+from policy.rules.registry import modules_for
 from policy.rules.targets import STATEFUL_TYPES
 
 
@@ -17,7 +17,8 @@ from policy.rules.targets import STATEFUL_TYPES
     environments=("prod",),
 )
 def protect_stateful(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]:
-    regenerated = {urn for module in TARGET_MODULES for urn in module.regenerated(subjects)}
+    types = {subject.type for subject in subjects}
+    regenerated = {urn for module in modules_for(types) for urn in module.regenerated(subjects)}
     for subject in subjects:
         if subject.urn in regenerated:
             continue
@@ -26,8 +27,11 @@ def protect_stateful(subjects: Sequence[Subject]) -> Iterator[tuple[str, str]]:
 
 
 def _env_pairs(subject: Subject) -> Iterator[tuple[str, object]]:
-    """(name, literal value) of every environment variable a resource sets, whatever the target."""
-    for module in TARGET_MODULES:
+    """(name, literal value) of every environment variable a resource sets, whatever the target.
+
+    Only the module of the resource's own provider can find any (each module's ``env_pairs`` reads its types).
+    """
+    for module in modules_for((subject.type,)):
         yield from module.env_pairs(subject)
 
 

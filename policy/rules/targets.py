@@ -7,6 +7,15 @@ are copied here; tests/test_policy_pack.py fails when this file drifts from them
 # Built targets, in registry order: each has its rule module, policy/rules/<name>.py.
 TARGETS = ("docker", "kubernetes", "aws", "gcp", "azure")
 
+# The provider packages of each target's resource types: its rule module looks at no other resource.
+PROVIDERS = {
+    "docker": ("docker",),
+    "kubernetes": ("kubernetes",),
+    "aws": ("aws",),
+    "gcp": ("gcp",),
+    "azure": ("azure-native",),
+}
+
 # Resources whose loss loses data (databases, volumes, claims): prod protects them.
 STATEFUL_TYPES = (
     "aws:ebs/volume:Volume",
