@@ -20,8 +20,7 @@ import pulumi_gcp
 import pytest
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-import tests.policy_harness as harness
-from policy.rules import BY_NAME, POLICIES, stack, to_policy
+from policy.rules import BY_NAME
 from policy.rules import gcp as gcp_rules
 from policy.rules.base import Subject
 from policy.rules.gcp import (
@@ -56,23 +55,6 @@ APP_SA = "gpu-platform-api@acme-prod.iam.gserviceaccount.com"
 DEFAULT_SA = "123456789012-compute@developer.gserviceaccount.com"
 LABELS = {"gpu-platform-stack": "gcp-prod", "gpu-platform-environment": "prod"}
 NETWORK = "projects/acme-prod/global/networks/gpu-platform"
-
-
-@pytest.fixture(autouse=True)
-def _gcp_rules_in_the_pack(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Call the GCP rules through the pack's CrossGuard adapter even before the target is registered.
-
-    The registry loads ``policy/rules/<target>.py`` for the targets in ``policy/rules/targets.py``,
-    which ``python -m policy.pack_config`` writes from the target plugins; until the GCP plugin
-    lands, its rules are wrapped here with the same ``to_policy`` the pack uses, and the
-    stack-wide rules see its ``env_pairs``. Once it is registered the pack's own objects are used.
-    """
-    in_pack = {p.name: p for p in POLICIES}
-    wrapped = {rule.name: in_pack.get(rule.name) or to_policy(rule) for rule in gcp_rules.RULES}
-    original = harness.policy
-    monkeypatch.setattr(harness, "policy", lambda name: wrapped.get(name) or original(name))
-    if gcp_rules not in TARGET_MODULES:
-        monkeypatch.setattr(stack, "TARGET_MODULES", [*TARGET_MODULES, gcp_rules])
 
 
 # -- compliant baselines --------------------------------------------------------------------------------------
@@ -210,13 +192,11 @@ def test_at_least_twelve_gcp_rules_each_citing_a_public_control() -> None:
         assert not re.search(r"[.!?]\s", rule.description), rule.name
 
 
-def test_the_pack_loads_the_gcp_module_exactly_when_the_target_is_registered() -> None:
-    names = {rule.name for rule in gcp_rules.RULES}
-    if "gcp" in TARGETS:
-        assert names <= set(BY_NAME)
-        assert gcp_rules in TARGET_MODULES
-    else:
-        assert not names & set(BY_NAME), "gcp rules loaded while the target is not registered"
+def test_the_pack_has_every_gcp_rule() -> None:
+    """The GCP target is registered, so the pack loads its rule module and the harness calls the pack's objects."""
+    assert "gcp" in TARGETS
+    assert {rule.name for rule in gcp_rules.RULES} <= set(BY_NAME)
+    assert gcp_rules in TARGET_MODULES
 
 
 # Hand-written from the rule model: security rules are advisory in dev and mandatory in staging and
