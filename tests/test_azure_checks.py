@@ -13,8 +13,6 @@ Expected values come from those documented limits and the inputs each test write
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from stacks.errors import ConfigError
 from stacks.loader import StackSpec, load_stack
 from targets.azure.settings import consumption_size
 from tests.conftest import ROOT, stack_config, write_blueprint
+from tests.preview_probe import preview_main
 
 STACK = "azure-prod"
 # The shipped stack's subscription and action group (prod alerts need one), under each test's own settings.
@@ -232,13 +231,7 @@ def test_nothing_is_registered_before_the_error(tmp_path: Path, monitors: list[R
 
 def test_cli_without_a_subscription_exits_1_naming_the_key() -> None:
     """``python -m preview dev --target azure``: Pulumi.dev.yaml has no gpu-platform:azure table."""
-    done = subprocess.run(
-        [sys.executable, "-m", "preview", "dev", "--target", "azure"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = preview_main("dev", "--target", "azure")
     assert done.returncode == 1
     assert "gpu-platform:azure.subscription_id is not set" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr

@@ -17,8 +17,6 @@ edits, the value it puts there), not from copies of the program's messages.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +29,7 @@ from preview import runner
 from preview.mocks import RecordingMonitor
 from stacks.loader import load_stack
 from tests.conftest import ROOT, reference_blueprint, stack_config, write_blueprint
+from tests.preview_probe import preview_cli
 
 # A service that is valid on its own: the cases that need a new service add this one.
 MINIMAL_SERVICE: dict[str, Any] = {"image": "nginx:1.27.3", "ports": [{"container_port": 80}]}
@@ -533,24 +532,13 @@ def test_bad_input_is_rejected_cleanly(case: Case, tmp_path: Path, monitors: lis
     assert "Traceback" not in message
 
 
-def _preview(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "preview", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_cli_reports_bad_blueprint_without_traceback(tmp_path: Path) -> None:
     """``python -m preview dev --blueprint BAD`` exits 1 with the message on stderr and no traceback."""
     blueprint = reference_blueprint()
     apply_edit(blueprint, "services.admin-api.ports[0].container_port", 70000)
     path = write_blueprint(tmp_path, blueprint, "cli-bad.yaml")
 
-    done = _preview("dev", "--blueprint", path)
+    done = preview_cli("dev", "--blueprint", path)
 
     assert done.returncode == 1
     assert "services.admin-api.ports[0].container_port" in done.stderr

@@ -7,19 +7,19 @@ Flexible Server storage $0.115/GB-month. A 730-hour month has 2,628,000 seconds.
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import contextlib
+import io
 from decimal import Decimal
 from typing import Any
 
+from preview.__main__ import main
 from preview.cost.estimate import context_for, estimate
 from preview.cost.model import CostContext, CostLine
 from preview.cost.usage import Usage
-from preview.runner import run_program
 from stacks.loader import load_stack
 from targets.azure import cost as azure_cost
 from targets.azure.settings import AzureSettings
-from tests.conftest import stack_config
+from tests.conftest import shipped, stack_config
 from tests.test_cost_aws import only, recorded
 
 SECONDS = Decimal(730 * 3600)
@@ -154,7 +154,7 @@ def test_the_real_program_prices_every_billable_azure_type() -> None:
     """azure-prod: every app, server, edge, NAT, TURN piece priced or listed unpriced with a reason."""
     config = stack_config("azure-prod")
     spec = load_stack("azure-prod", config)
-    result = run_program("azure-prod", config)
+    result = shipped("azure-prod")
     lines = estimate("azure-prod", result.resources, context_for(spec, result.resources, Usage())).lines
     covered = {line.resource for line in lines}
     for token in set(azure_cost.PRICERS) - {ENVIRONMENT}:
@@ -169,9 +169,8 @@ def test_the_real_program_prices_every_billable_azure_type() -> None:
 
 
 def test_cost_on_azure_prod_exits_zero() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "preview", "azure-prod", "--cost"], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Front Door Premium base fee" in done.stdout
-    assert "Not priced" in done.stdout
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["azure-prod", "--cost"]) == 0
+    assert "Front Door Premium base fee" in out.getvalue()
+    assert "Not priced" in out.getvalue()

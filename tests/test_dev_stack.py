@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +12,12 @@ from pulumi.runtime.mocks import MockResourceArgs
 
 from preview.mocks import PlatformMocks, Recorded
 from preview.runner import PreviewResult, read_stack_config, run_program
-from tests.conftest import ROOT, Runner, reference_blueprint, write_blueprint
+from tests.conftest import Runner, reference_blueprint, write_blueprint
 from tests.docker_checks import CONTAINER, assert_hardened, containers, delivered, env_of, is_carrier
-from tests.preview_probe import modules_after_preview
+from tests.preview_probe import preview_cli, preview_main
 from tests.tokens import DOCKER_VOLUME
 
 COMPONENT = "gpu-platform:components:"
-
-
-def preview_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "preview", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
 
 
 def test_one_container_per_replica(dev_result: PreviewResult) -> None:
@@ -153,7 +145,7 @@ def test_staging_on_docker_makes_a_self_signed_certificate(run: Runner) -> None:
 
 
 def test_json_document_format_version_1() -> None:
-    completed = preview_cli("dev", "--json")
+    completed = preview_main("dev", "--json")
     assert completed.returncode == 0, completed.stderr
     document: dict[str, Any] = json.loads(completed.stdout)
     assert document["version"] == 1
@@ -189,7 +181,7 @@ def test_tree_output_and_exit_code() -> None:
 
 
 def test_render_writes_compose_and_nginx(tmp_path: Path) -> None:
-    completed = preview_cli("dev", "--render", str(tmp_path))
+    completed = preview_main("dev", "--render", str(tmp_path))
     assert completed.returncode == 0, completed.stderr
     compose = yaml.safe_load((tmp_path / "compose.yaml").read_text())
     assert len(compose["services"]) == 17
@@ -205,14 +197,6 @@ def test_render_writes_compose_and_nginx(tmp_path: Path) -> None:
     nginx = tmp_path / "nginx" / "dev-edge.conf"
     # Resolved through Docker's DNS at request time, so a replaced container is followed.
     assert "grpc_pass grpc://$edge_backend_kite_empirical;" in nginx.read_text()
-
-
-@pytest.mark.parametrize(("stack", "needed"), [("dev", "pulumi_docker"), ("staging", "pulumi_kubernetes")])
-def test_preview_imports_only_its_targets_sdk(stack: str, needed: str) -> None:
-    """Speed and isolation: a stack loads its own target's SDK and none of the others."""
-    sdks = ("pulumi_aws", "pulumi_gcp", "pulumi_azure_native", "pulumi_kubernetes", "pulumi_docker")
-    code, loaded = modules_after_preview(stack)
-    assert (code, sorted(loaded & set(sdks))) == (0, [needed])
 
 
 def test_config_from_the_pulumi_config_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,7 +24,8 @@ from stacks.inputs import MAX_BYTES, MAX_DEPTH, MAX_VALUES
 from stacks.loader import load_stack
 from stacks.references import MAX_USES_CHAIN
 from tests.conftest import reference_blueprint, stack_config, write_blueprint
-from tests.test_bad_input import _preview, run_failing
+from tests.preview_probe import preview_cli
+from tests.test_bad_input import run_failing
 
 SERVICE: dict[str, Any] = {
     "image": "nginx:1.27.3",
@@ -88,7 +89,7 @@ def test_bracket_nesting_that_crashed_libyaml_exits_cleanly(tmp_path: Path) -> N
     path = tmp_path / "brackets.yaml"
     path.write_text("name: x\ndescription: " + "[" * 100_000 + "]" * 100_000 + "\n")
 
-    done = _preview("dev", "--blueprint", str(path))
+    done = preview_cli("dev", "--blueprint", str(path))
 
     assert done.returncode == 1, done.stderr[-500:]
     assert f"config error in {path}: line 2" in done.stderr
@@ -138,7 +139,7 @@ def test_cli_binary_blueprint_exits_1_without_exception_names(tmp_path: Path) ->
     path = tmp_path / "random.yaml"
     path.write_bytes(bytes(range(128, 256)) * 8)
 
-    done = _preview("dev", "--blueprint", str(path))
+    done = preview_cli("dev", "--blueprint", str(path))
 
     assert done.returncode == 1
     assert str(path) in done.stderr

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import runpy
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from policy import pack_config
 from policy.rules import POLICIES, RULES
 from preview.policies import evaluate
 from tests.conftest import ROOT, Runner, reference_blueprint, write_blueprint
+from tests.preview_probe import preview_main
 
 NAME = re.compile(r"^gpu-platform-(docker|k8s|aws|gcp|azure|stack)-[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -116,12 +115,6 @@ def test_enforcement_by_environment() -> None:
     assert all(entry["environment"] == "prod" for entry in prod.values())
 
 
-def _preview(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "preview", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
-    )
-
-
 def _root_service(tmp_path: Path) -> str:
     blueprint = reference_blueprint()
     blueprint["services"]["ui"]["user"] = "root"
@@ -130,7 +123,7 @@ def _root_service(tmp_path: Path) -> str:
 
 
 def test_dev_reports_the_violation_as_advisory(tmp_path: Path) -> None:
-    completed = _preview("dev", "--json", "--blueprint", _root_service(tmp_path))
+    completed = preview_main("dev", "--json", "--blueprint", _root_service(tmp_path))
     assert completed.returncode == 0, "in dev the violation is advisory: exit 0"
     document = json.loads(completed.stdout)
     advisory = [v for v in document["violations"] if v["policy"] == "gpu-platform-docker-non-root"]
