@@ -76,11 +76,17 @@ class Case:
         }
 
 
+# A user's second run loads the program's cached bytecode. Under PYTHONDONTWRITEBYTECODE (set in some CI
+# images and sandboxes) every timed preview would compile its ~50 modules again while the floor compiles one,
+# so the children may write bytecode (the untimed --json run of each case writes it).
+CHILD_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(command: list[str], output: Path) -> Run:
     """Run ``command`` with stdout to ``output``; its wall time and its own peak RSS (wait4)."""
     with output.open("w") as sink:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.PIPE)
+        process = subprocess.Popen(command, cwd=ROOT, env=CHILD_ENV, stdout=sink, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
