@@ -25,6 +25,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from preview import collector
+
+if __name__ == "__main__":  # the same collector settings as the preview process (preview/collector.py)
+    collector.pause()
+
 import pulumi
 import pulumi.runtime.settings as runtime_settings
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
@@ -186,4 +191,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    collector.collect_less()
     sys.exit(main())
