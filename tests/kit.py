@@ -29,6 +29,23 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # -- the preview result ----------------------------------------------------------------------------
 
 
+def recorded(token: str, name: str, inputs: dict[str, Any], parent: str | None = "urn:pool") -> Recorded:
+    """A registered resource as the mock monitor records it, built by hand for tests of what reads one."""
+    return Recorded(
+        urn=f"urn:{token}::{name}",
+        type=token,
+        name=name,
+        parent=parent,
+        custom=True,
+        provider=None,
+        dependencies=[],
+        protect=False,
+        retain_on_delete=False,
+        delete_before_replace=False,
+        inputs=inputs,
+    )
+
+
 def one(result: PreviewResult, token: str, name: str) -> Recorded:
     """The single resource of ``token`` whose Pulumi name is ``name`` (fails naming both otherwise)."""
     found = [r for r in result.of_type(token) if r.name == name]

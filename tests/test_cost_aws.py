@@ -26,27 +26,11 @@ from targets.aws import cost as aws_cost
 from targets.aws.settings import AwsSettings
 from tests import tokens
 from tests.conftest import stack_config
+from tests.kit import recorded
 
 HOURS = Decimal(730)
 G5_XLARGE = Decimal("1.006")
 CENT = Decimal("0.01")
-
-
-def recorded(token: str, name: str, inputs: dict[str, Any], parent: str | None = "urn:pool") -> Recorded:
-    """A registered resource as the mock monitor records it (only what pricing reads)."""
-    return Recorded(
-        urn=f"urn:{token}::{name}",
-        type=token,
-        name=name,
-        parent=parent,
-        custom=True,
-        provider=None,
-        dependencies=[],
-        protect=False,
-        retain_on_delete=False,
-        delete_before_replace=False,
-        inputs=inputs,
-    )
 
 
 def price(resources: list[Recorded], region: str = "us-east-1", usage: Usage | None = None) -> list[CostLine]:

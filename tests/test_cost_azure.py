@@ -20,7 +20,8 @@ from stacks.loader import load_stack
 from targets.azure import cost as azure_cost
 from targets.azure.settings import AzureSettings
 from tests.conftest import shipped, stack_config
-from tests.test_cost_aws import only, recorded
+from tests.kit import recorded
+from tests.test_cost_aws import only
 
 SECONDS = Decimal(730 * 3600)
 ACTIVE_VCPU, IDLE_VCPU, GIB = Decimal("0.000024"), Decimal("0.000003"), Decimal("0.000003")

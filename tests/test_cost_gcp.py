@@ -26,7 +26,8 @@ from targets.gcp import cost as gcp_cost
 from targets.gcp.settings import GcpSettings
 from tests import tokens
 from tests.conftest import shipped
-from tests.test_cost_aws import only, recorded
+from tests.kit import recorded
+from tests.test_cost_aws import only
 
 SECONDS = Decimal(730 * 3600)
 HOURS = Decimal(730)

@@ -25,6 +25,7 @@ from preview.cost.prices import price_tables
 from preview.cost.render import increases, render_compare_text, render_text
 from preview.markdown import render
 from tests import tokens
+from tests.kit import recorded
 
 AMOUNT = {"type": ["string", "null"], "pattern": r"^-?\d+(\.\d+)?$"}
 
@@ -115,7 +116,7 @@ SMALL = Estimate(
         line("gpu-asg", "Root volume", "0.08", 100, component="gpu"),
         line("nat", "NAT gateway", "0.045", 730, component="network"),
         CostLine.missing(
-            __import__("tests.test_cost_aws", fromlist=["recorded"]).recorded(tokens.AWS_EC2_INSTANCE, "vm", {}),
+            recorded(tokens.AWS_EC2_INSTANCE, "vm", {}),
             "vm",
             "not priced",
         ),

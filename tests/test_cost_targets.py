@@ -22,7 +22,7 @@ from targets.docker.settings import DockerPoolSettings, DockerSettings, EngineCa
 from targets.kubernetes import cost as kubernetes_cost
 from targets.kubernetes.settings import KubernetesPoolSettings, KubernetesSettings
 from tests import tokens
-from tests.test_cost_aws import recorded
+from tests.kit import recorded
 
 HOURS = Decimal(730)
 

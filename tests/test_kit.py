@@ -8,37 +8,25 @@ import pytest
 
 from preview.mocks import Recorded
 from preview.runner import PreviewResult
-from tests.kit import component_counts, contains, count, has, names, one, targets_of_every_pool
+from tests.kit import component_counts, contains, count, has, names, one, recorded, targets_of_every_pool
 
 TOKEN = "test:index/thing:Thing"
 
 
-def recorded(name: str, token: str = TOKEN, **inputs: Any) -> Recorded:
-    return Recorded(
-        urn=f"urn:pulumi:s::p::{token}::{name}",
-        type=token,
-        name=name,
-        parent=None,
-        custom=True,
-        provider=None,
-        dependencies=[],
-        protect=False,
-        retain_on_delete=False,
-        delete_before_replace=False,
-        inputs=inputs,
-    )
+def thing(name: str, token: str = TOKEN, **inputs: Any) -> Recorded:
+    return recorded(token, name, inputs, parent=None)
 
 
 RESULT = PreviewResult(
     stack="unit",
     config={},
     resources=[
-        recorded("a", size=1, spec={"ports": [{"port": 80}], "kind": "web"}),
-        recorded("b", size=2),
-        recorded("b", token="test:index/other:Other"),
-        recorded("gpu", token="gpu-platform:components:GpuNode"),
-        recorded("api", token="gpu-platform:components:Service"),
-        recorded("ui", token="gpu-platform:components:Service"),
+        thing("a", size=1, spec={"ports": [{"port": 80}], "kind": "web"}),
+        thing("b", size=2),
+        thing("b", token="test:index/other:Other"),
+        thing("gpu", token="gpu-platform:components:GpuNode"),
+        thing("api", token="gpu-platform:components:Service"),
+        thing("ui", token="gpu-platform:components:Service"),
     ],
 )
 
@@ -48,7 +36,7 @@ def test_one_finds_exactly_one_and_names_what_it_missed() -> None:
     with pytest.raises(AssertionError, match=f"expected one {TOKEN} named c, got 0"):
         one(RESULT, TOKEN, "c")
     with pytest.raises(AssertionError, match="got 2"):
-        one(PreviewResult("unit", {}, [recorded("x"), recorded("x")]), TOKEN, "x")
+        one(PreviewResult("unit", {}, [thing("x"), thing("x")]), TOKEN, "x")
 
 
 def test_count_and_names_are_per_type() -> None:
