@@ -58,6 +58,8 @@ def _answer_identities(outputs: dict[str, Any]) -> None:
     The one place the echo is not enough: ARM takes ``identity.userAssignedIdentities`` as a list of
     ids and answers with a map id -> {principalId, clientId}; the SDK's ``ManagedServiceIdentityResponse``
     refuses a list back (``Expected 'list' got 'Mapping[...]'``), so every typed class with an identity fails.
+    ``targets/azure/mocks.py`` answers the same (with ids); the floor keeps its own four lines so that it
+    imports no program module (``targets`` brings pydantic), which would raise the floor it measures.
     """
     identity = outputs.get("identity")
     if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
